@@ -1,0 +1,54 @@
+package api
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/netip"
+)
+
+// Configuration is the API's part of the configuration file.
+type Configuration struct {
+	// Listen is the host:port of the HTTP API.
+	Listen string `yaml:"listen"`
+	// Tokens are the bearer tokens accepted for member-level data and
+	// operations, stored as SHA-256 hashes (make one with `ixpd token`).
+	Tokens []Token `yaml:"tokens"`
+	// PublicLookingGlass opens the route-server looking glass to
+	// everyone; by default it needs a token.
+	PublicLookingGlass bool `yaml:"public_looking_glass"`
+}
+
+// Token is a named bearer token, kept only as its SHA-256.
+type Token struct {
+	Name   string `yaml:"name"`
+	SHA256 string `yaml:"sha256"`
+}
+
+// DefaultConfiguration returns the API defaults.
+func DefaultConfiguration() Configuration {
+	return Configuration{Listen: "127.0.0.1:8080"}
+}
+
+// Validate checks the configuration; errors name the key below "api".
+func (c Configuration) Validate() error {
+	var errs []error
+	if c.Listen == "" {
+		errs = append(errs, errors.New("api.listen: missing; set host:port"))
+	} else if _, err := netip.ParseAddrPort(c.Listen); err != nil {
+		errs = append(errs, fmt.Errorf("api.listen: %q is not host:port (IPv6 as [addr]:port)", c.Listen))
+	}
+	names := map[string]bool{}
+	for i, t := range c.Tokens {
+		if t.Name == "" {
+			errs = append(errs, fmt.Errorf("api.tokens[%d].name: missing", i))
+		} else if names[t.Name] {
+			errs = append(errs, fmt.Errorf("api.tokens[%d].name: %q is used twice", i, t.Name))
+		}
+		names[t.Name] = true
+		if b, err := hex.DecodeString(t.SHA256); err != nil || len(b) != 32 {
+			errs = append(errs, fmt.Errorf("api.tokens[%d].sha256: want 64 hex digits (the SHA-256 of the token, see `ixpd token`)", i))
+		}
+	}
+	return errors.Join(errs...)
+}

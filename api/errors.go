@@ -1,0 +1,67 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/ixpd/ixpd/routeserver"
+)
+
+// errorBody is the one JSON error envelope of the API.
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// badRequest is an error in what the client sent.
+type badRequest struct {
+	param string
+	err   error
+}
+
+func (b *badRequest) Error() string { return b.param + ": " + b.err.Error() }
+func (b *badRequest) Unwrap() error { return b.err }
+
+// invalidMembers is a members file that could not be applied.
+type invalidMembers struct{ err error }
+
+func (e *invalidMembers) Error() string { return "members file not applied: " + e.err.Error() }
+func (e *invalidMembers) Unwrap() error { return e.err }
+
+// errUnauthorized is returned for a missing or wrong token.
+var errUnauthorized = errors.New("a valid bearer token is required")
+
+// writeError maps domain errors to an HTTP status and the error envelope.
+// It is the only place that does so.
+func writeError(c *gin.Context, err error) {
+	status, code := http.StatusInternalServerError, "internal"
+	var br *badRequest
+	var im *invalidMembers
+	switch {
+	case errors.As(err, &im):
+		status, code = http.StatusUnprocessableEntity, "invalid_members_file"
+	case errors.As(err, &br):
+		status, code = http.StatusBadRequest, "bad_request"
+	case errors.Is(err, errUnauthorized):
+		status, code = http.StatusUnauthorized, "unauthorized"
+	case errors.Is(err, routeserver.ErrNotFound):
+		status, code = http.StatusNotFound, "not_found"
+	case errors.Is(err, routeserver.ErrNotRunning):
+		status, code = http.StatusServiceUnavailable, "unavailable"
+	}
+	msg := err.Error()
+	if status == http.StatusInternalServerError {
+		_ = c.Error(err)
+		msg = "internal error"
+	}
+	if status == http.StatusUnauthorized {
+		c.Header("WWW-Authenticate", `Bearer realm="ixpd"`)
+	}
+	c.AbortWithStatusJSON(status, errorBody{Error: errorDetail{Code: code, Message: msg}})
+}

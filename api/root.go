@@ -1,0 +1,159 @@
+// Package api is ixpd's HTTP API: the looking glass, operations, health,
+// Prometheus metrics and the OpenAPI document that describes it all.
+// gin stays inside this package; handlers call plain Go methods.
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/ixpd/ixpd/routeserver"
+)
+
+// Dependencies are the components the API serves.
+type Dependencies struct {
+	RouteServer *routeserver.Component
+	// Reload re-reads the members file and applies it.
+	Reload func(context.Context) error
+	// Gatherer serves /metrics.
+	Gatherer prometheus.Gatherer
+	// Version is shown by /healthz.
+	Version string
+}
+
+// Component is the HTTP API.
+type Component struct {
+	logger  *slog.Logger
+	cfg     Configuration
+	deps    Dependencies
+	tokens  tokenChecker
+	metrics *metrics
+	handler http.Handler
+
+	srv *http.Server
+	eg  errgroup.Group
+	// Addr is the address the API listens on once started.
+	addr net.Addr
+}
+
+type metrics struct {
+	requests     *prometheus.CounterVec
+	duration     *prometheus.HistogramVec
+	authFailures prometheus.Counter
+}
+
+// New builds the API and its router; it does no I/O.
+func New(logger *slog.Logger, reg prometheus.Registerer, cfg Configuration, deps Dependencies) (*Component, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	a := &Component{logger: logger.With("component", "api"), cfg: cfg, deps: deps, tokens: newTokenChecker(cfg.Tokens)}
+	a.metrics = &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ixpd_api_requests_total",
+			Help: "HTTP requests by route and status code."}, []string{"route", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "ixpd_api_request_duration_seconds",
+			Help: "HTTP request duration by route.", Buckets: prometheus.DefBuckets}, []string{"route"}),
+		authFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "ixpd_api_auth_failures_total",
+			Help: "Requests refused for a missing or wrong token."}),
+	}
+	for _, c := range []prometheus.Collector{a.metrics.requests, a.metrics.duration, a.metrics.authFailures} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("register API metrics: %w", err)
+		}
+	}
+	a.handler = a.router()
+	return a, nil
+}
+
+// Handler returns the API's HTTP handler (for tests and embedding).
+func (a *Component) Handler() http.Handler { return a.handler }
+
+// Addr is the listening address after Start.
+func (a *Component) Addr() net.Addr { return a.addr }
+
+func (a *Component) router() *gin.Engine {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.Use(gin.Recovery(), a.observe())
+	r.HandleMethodNotAllowed = true
+	r.NoRoute(func(c *gin.Context) {
+		c.AbortWithStatusJSON(http.StatusNotFound, errorBody{Error: errorDetail{Code: "not_found", Message: "no such endpoint: " + c.Request.URL.Path}})
+	})
+	r.NoMethod(func(c *gin.Context) {
+		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, errorBody{Error: errorDetail{Code: "method_not_allowed", Message: c.Request.Method + " is not allowed here"}})
+	})
+
+	r.GET("/healthz", a.healthz)
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(a.deps.Gatherer, promhttp.HandlerOpts{})))
+	r.GET("/api/v1/openapi.json", a.openAPI)
+
+	lg := r.Group("/api/v1/routeserver")
+	if !a.cfg.PublicLookingGlass {
+		lg.Use(a.require())
+	}
+	lg.GET("/neighbors", a.neighbors)
+	lg.GET("/neighbors/:id/routes/:kind", a.routes)
+	lg.GET("/lookup", a.lookup)
+	lg.GET("/reasons", a.reasons)
+	r.POST("/api/v1/routeserver/reload", a.require(), a.reload)
+	return r
+}
+
+// observe counts and times every request by its route pattern.
+func (a *Component) observe() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		route := c.FullPath()
+		if route == "" {
+			route = "unmatched"
+		}
+		a.metrics.requests.WithLabelValues(route, strconv.Itoa(c.Writer.Status())).Inc()
+		a.metrics.duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+	}
+}
+
+// Start listens and serves in the background.
+func (a *Component) Start(ctx context.Context) error {
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", a.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", a.cfg.Listen, err)
+	}
+	a.addr = ln.Addr()
+	a.srv = &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn)}
+	a.eg.Go(func() error {
+		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve API: %w", err)
+		}
+		return nil
+	})
+	a.logger.Info("API listening", "addr", a.addr.String())
+	return nil
+}
+
+// Stop finishes requests in flight and closes the listener.
+func (a *Component) Stop(ctx context.Context) error {
+	if a.srv == nil {
+		return nil
+	}
+	if err := a.srv.Shutdown(ctx); err != nil {
+		return fmt.Errorf("shut down API: %w", err)
+	}
+	return a.eg.Wait()
+}
+
+func (a *Component) healthz(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"status": "ok", "version": a.deps.Version})
+}

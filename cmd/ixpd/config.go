@@ -1,0 +1,254 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/ixpd/ixpd/api"
+	"github.com/ixpd/ixpd/routeserver"
+)
+
+// Config is the whole configuration file. Each component owns its part.
+type Config struct {
+	IXP           IXP                       `yaml:"ixp"`
+	MembersFile   string                    `yaml:"members_file"`
+	MembersSchema string                    `yaml:"members_schema"`
+	Log           Log                       `yaml:"log"`
+	RouteServer   routeserver.Configuration `yaml:"routeserver"`
+	API           api.Configuration         `yaml:"api"`
+
+	// dir is the config file's folder; relative paths are relative to it.
+	dir string
+}
+
+// IXP describes the exchange.
+type IXP struct {
+	Name        string         `yaml:"name"`
+	NameLong    string         `yaml:"name_long"`
+	Country     string         `yaml:"country"`
+	City        string         `yaml:"city"`
+	Latitude    float64        `yaml:"latitude"`
+	Longitude   float64        `yaml:"longitude"`
+	PeeringLAN  []netip.Prefix `yaml:"peering_lan"`
+	IXFID       int            `yaml:"ixf_id"`
+	PeeringDBID int            `yaml:"peeringdb_id"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `yaml:"level"`
+	Format string `yaml:"format"`
+}
+
+// DefaultConfig returns every default; `ixpd check -dump` shows them.
+func DefaultConfig() Config {
+	return Config{
+		MembersFile: "members.json",
+		Log:         Log{Level: "info", Format: "text"},
+		RouteServer: routeserver.DefaultConfiguration(),
+		API:         api.DefaultConfiguration(),
+	}
+}
+
+// LoadConfig reads, checks and completes a configuration file.
+func LoadConfig(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("read config: %w", err)
+	}
+	cfg, err := ParseConfig(data)
+	if err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	cfg.dir = filepath.Dir(path)
+	return cfg, nil
+}
+
+// ParseConfig parses and validates configuration text.
+func ParseConfig(data []byte) (Config, error) {
+	cfg := DefaultConfig()
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return Config{}, yamlError(err, nil)
+	}
+	if len(root.Content) == 0 {
+		return Config{}, errors.New("the file is empty")
+	}
+	if errs := unknownKeys(root.Content[0], reflect.TypeOf(cfg), ""); len(errs) > 0 {
+		return Config{}, errors.Join(errs...)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil {
+		return Config{}, yamlError(err, root.Content[0])
+	}
+	cfg.RouteServer.PeeringLANs = cfg.IXP.PeeringLAN
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+var countryCode = regexp.MustCompile(`^[A-Z]{2}$`)
+
+// Validate checks rules across keys and each component's part.
+func (c Config) Validate() error {
+	var errs []error
+	if c.IXP.Name == "" {
+		errs = append(errs, errors.New("ixp.name: missing"))
+	}
+	if !countryCode.MatchString(c.IXP.Country) {
+		errs = append(errs, fmt.Errorf("ixp.country: %q is not an ISO 3166-1 alpha-2 code such as WS", c.IXP.Country))
+	}
+	if math.Abs(c.IXP.Latitude) > 90 {
+		errs = append(errs, fmt.Errorf("ixp.latitude: %v is outside -90..90", c.IXP.Latitude))
+	}
+	if math.Abs(c.IXP.Longitude) > 180 {
+		errs = append(errs, fmt.Errorf("ixp.longitude: %v is outside -180..180", c.IXP.Longitude))
+	}
+	if len(c.IXP.PeeringLAN) == 0 {
+		errs = append(errs, errors.New("ixp.peering_lan: missing; list the peering LAN prefixes"))
+	}
+	for i, p := range c.IXP.PeeringLAN {
+		if p != p.Masked() {
+			errs = append(errs, fmt.Errorf("ixp.peering_lan[%d]: %s has host bits set (did you mean %s?)", i, p, p.Masked()))
+		}
+	}
+	if c.MembersFile == "" {
+		errs = append(errs, errors.New("members_file: missing"))
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log.level: %q is not debug, info, warn or error", c.Log.Level))
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		errs = append(errs, fmt.Errorf("log.format: %q is not text or json", c.Log.Format))
+	}
+	for _, err := range []error{c.RouteServer.Validate(), c.API.Validate()} {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// resolve makes a path from the config file relative to its folder.
+func (c Config) resolve(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(c.dir, p)
+}
+
+// unknownKeys reports every key that is not a field of t, by key path.
+func unknownKeys(n *yaml.Node, t reflect.Type, path string) []error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	var errs []error
+	switch {
+	case n.Kind == yaml.MappingNode && t.Kind() == reflect.Struct:
+		fields := map[string]reflect.Type{}
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if name == "" || name == "-" || !f.IsExported() {
+				continue
+			}
+			fields[name] = f.Type
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key := n.Content[i].Value
+			sub := joinKey(path, key)
+			ft, ok := fields[key]
+			if !ok {
+				errs = append(errs, fmt.Errorf("%s: unknown key (line %d)", sub, n.Content[i].Line))
+				continue
+			}
+			errs = append(errs, unknownKeys(n.Content[i+1], ft, sub)...)
+		}
+	case n.Kind == yaml.SequenceNode && t.Kind() == reflect.Slice:
+		for i, item := range n.Content {
+			errs = append(errs, unknownKeys(item, t.Elem(), path+"["+strconv.Itoa(i)+"]")...)
+		}
+	}
+	return errs
+}
+
+func joinKey(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+var yamlLine = regexp.MustCompile(`line (\d+): (.*)`)
+
+// yamlError rewrites the YAML library's errors so that each names the key
+// path of the line it is about.
+func yamlError(err error, root *yaml.Node) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) || root == nil {
+		return fmt.Errorf("not valid YAML: %w", err)
+	}
+	var errs []error
+	for _, e := range te.Errors {
+		m := yamlLine.FindStringSubmatch(e)
+		if m == nil {
+			errs = append(errs, errors.New(e))
+			continue
+		}
+		line, _ := strconv.Atoi(m[1])
+		key := keyAtLine(root, line, "")
+		if key == "" {
+			key = "line " + m[1]
+		}
+		errs = append(errs, fmt.Errorf("%s: %s", key, strings.TrimPrefix(m[2], "yaml: ")))
+	}
+	return errors.Join(errs...)
+}
+
+// keyAtLine finds the key path whose value starts on line.
+func keyAtLine(n *yaml.Node, line int, path string) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			sub := joinKey(path, n.Content[i].Value)
+			v := n.Content[i+1]
+			if v.Line == line && v.Kind == yaml.ScalarNode {
+				return sub
+			}
+			if k := keyAtLine(v, line, sub); k != "" {
+				return k
+			}
+			if n.Content[i].Line == line {
+				return sub
+			}
+		}
+	case yaml.SequenceNode:
+		for i, item := range n.Content {
+			sub := path + "[" + strconv.Itoa(i) + "]"
+			if item.Line == line && item.Kind == yaml.ScalarNode {
+				return sub
+			}
+			if k := keyAtLine(item, line, sub); k != "" {
+				return k
+			}
+		}
+	}
+	return ""
+}

@@ -1,0 +1,200 @@
+// Command ixpd is the Internet exchange appliance: route server, flow
+// analytics and API in one daemon.
+//
+//	ixpd run -config FILE      start the appliance
+//	ixpd check -config FILE    validate the config and members file (-dump prints the effective config)
+//	ixpd token -name NAME      make an API token and its config entry
+//	ixpd version               print the version
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/ixpd/ixpd/routeserver/members"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = ""
+
+func main() {
+	os.Exit(cli(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `usage: ixpd <command> [flags]
+
+commands:
+  run -config FILE           start the appliance
+  check -config FILE [-dump] validate the config and members file; -dump prints the effective config
+  token -name NAME           make a new API token and the config entry for it
+  version                    print the version
+`
+
+// cli runs one subcommand and returns the exit code.
+func cli(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	fs := flag.NewFlagSet("ixpd "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "/etc/ixpd/ixpd.yaml", "configuration file")
+	var err error
+	switch args[0] {
+	case "run":
+		if err = fs.Parse(args[1:]); err != nil {
+			return 2
+		}
+		err = run(*configPath, stderr)
+	case "check":
+		dump := fs.Bool("dump", false, "print the effective configuration with every default")
+		if err = fs.Parse(args[1:]); err != nil {
+			return 2
+		}
+		err = check(*configPath, *dump, stdout)
+	case "token":
+		name := fs.String("name", "", "the token's name, e.g. noc")
+		if err = fs.Parse(args[1:]); err != nil {
+			return 2
+		}
+		err = token(*name, stdout)
+	case "version", "-version", "--version":
+		fmt.Fprintln(stdout, "ixpd", buildVersion())
+		return 0
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "ixpd: unknown command %q\n%s", args[0], usage)
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "ixpd:", err)
+		return 1
+	}
+	return 0
+}
+
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				return "dev-" + s.Value[:12]
+			}
+		}
+		if bi.Main.Version != "" {
+			return bi.Main.Version
+		}
+	}
+	return "dev"
+}
+
+// loadMembers reads the members file named by the config.
+func loadMembers(cfg Config) (*members.Set, error) {
+	return members.Load(cfg.resolve(cfg.MembersFile), members.Options{
+		PeeringLANs: cfg.IXP.PeeringLAN,
+		SchemaFile:  cfg.resolve(cfg.MembersSchema),
+	})
+}
+
+// check validates the configuration and the members file and prints every
+// problem.
+func check(path string, dump bool, out io.Writer) error {
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		return err
+	}
+	set, err := loadMembers(cfg)
+	if err != nil {
+		return err
+	}
+	if dump {
+		enc := yaml.NewEncoder(out)
+		enc.SetIndent(2)
+		if err := enc.Encode(cfg); err != nil {
+			return fmt.Errorf("dump config: %w", err)
+		}
+		return enc.Close()
+	}
+	fmt.Fprintf(out, "%s: ok (%d members, %d route-server sessions)\n", path, len(set.Members), len(set.Sessions()))
+	return nil
+}
+
+// token prints a new random token and the config entry that accepts it.
+func token(name string, out io.Writer) error {
+	if name == "" {
+		return errors.New("token: -name is required (e.g. -name noc)")
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return fmt.Errorf("token: %w", err)
+	}
+	tok := hex.EncodeToString(b)
+	sum := sha256.Sum256([]byte(tok))
+	fmt.Fprintf(out, "token: %s\n\nadd to the config file under api.tokens:\n  - {name: %s, sha256: %s}\n", tok, name, hex.EncodeToString(sum[:]))
+	return nil
+}
+
+func newLogger(cfg Log, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(cfg.Level))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if cfg.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// run starts the appliance and serves until SIGINT or SIGTERM; SIGHUP
+// reloads the members file.
+func run(path string, logOut io.Writer) error {
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg.Log, logOut)
+	slog.SetDefault(logger)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	app, err := newApp(cfg, logger)
+	if err != nil {
+		return err
+	}
+	if err := app.start(ctx); err != nil {
+		return err
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			logger.Info("shutting down")
+			stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			return app.stop(stopCtx)
+		case <-hup:
+			if err := app.reload(ctx); err != nil {
+				logger.Error("reload refused; the previous members stay in force", "err", err)
+			}
+		}
+	}
+}

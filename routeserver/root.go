@@ -1,0 +1,383 @@
+// Package routeserver is the exchange's route server: GoBGP v4 embedded in
+// route-server mode (RFC 7947), with sessions for every member address in
+// the members file (RFC 8212: nobody else), import filters that keep a
+// failing route tagged with its reasons, and looking-glass queries.
+//
+// GoBGP stays behind this package's own types (Neighbor, Route, Reason) so
+// that its core can be tuned or replaced without touching the API.
+package routeserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+
+	api "github.com/osrg/gobgp/v4/api"
+	"github.com/osrg/gobgp/v4/pkg/apiutil"
+	"github.com/osrg/gobgp/v4/pkg/server"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/ixpd/ixpd/routeserver/members"
+)
+
+// ErrNotFound is returned for an unknown neighbor.
+var ErrNotFound = errors.New("not found")
+
+// ErrNotRunning is returned by queries before Start or after Stop.
+var ErrNotRunning = errors.New("route server is not running")
+
+// observerAddr is a session that never comes up and exists only so that
+// the looking glass can read every route in the route-server RIB after
+// import filtering (GoBGP shows a client's view without the client's own
+// routes). 100::/64 is the IPv6 discard prefix (RFC 6666): no member can
+// have it.
+const observerAddr = "100::1"
+
+// observerASN: a client's view also hides paths holding the client's AS.
+// AS 0 may never appear in a path (RFC 7607).
+const observerASN = 0
+
+// Dependencies are what the route server needs from other components.
+type Dependencies struct {
+	// Members is the members file's content at start.
+	Members *members.Set
+}
+
+// Component is the route server.
+type Component struct {
+	logger  *slog.Logger
+	cfg     Configuration
+	metrics *metrics
+
+	mu       sync.Mutex // guards bgp, sessions, policies, restarts
+	bgp      *server.BgpServer
+	sessions map[netip.Addr]session
+	policies map[uint32]memberPolicy // by member ASN
+	gen      int
+	restarts map[netip.Addr]*time.Timer
+
+	initial *members.Set
+	eg      *errgroup.Group
+	cancel  context.CancelFunc
+}
+
+// session is one configured BGP session with a member address.
+type session struct {
+	asn       uint32
+	name      string
+	addr      netip.Addr
+	maxPrefix int
+	nextHops  []netip.Addr // every address of the member
+}
+
+func (s session) family() api.Family_Afi {
+	if s.addr.Is4() {
+		return api.Family_AFI_IP
+	}
+	return api.Family_AFI_IP6
+}
+
+// New builds the route server; it does no I/O.
+func New(logger *slog.Logger, reg prometheus.Registerer, cfg Configuration, deps Dependencies) (*Component, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	c := &Component{
+		logger:   logger.With("component", "routeserver"),
+		cfg:      cfg,
+		sessions: map[netip.Addr]session{},
+		policies: map[uint32]memberPolicy{},
+		restarts: map[netip.Addr]*time.Timer{},
+		initial:  deps.Members,
+	}
+	c.metrics = newMetrics(c)
+	if err := reg.Register(c.metrics); err != nil {
+		return nil, fmt.Errorf("register route server metrics: %w", err)
+	}
+	return c, nil
+}
+
+// Start starts GoBGP, installs the filters and opens a session for every
+// member address with routeserver: true.
+func (c *Component) Start(ctx context.Context) error {
+	lvl := &slog.LevelVar{}
+	lvl.Set(slog.LevelWarn)
+	s := server.NewBgpServer(server.LoggerOption(c.logger.With("engine", "gobgp"), lvl))
+	runCtx, cancel := context.WithCancel(context.Background())
+	c.cancel = cancel
+	c.eg, runCtx = errgroup.WithContext(runCtx)
+	c.eg.Go(func() error { s.Serve(); return nil })
+
+	err := s.StartBgp(ctx, &api.StartBgpRequest{Global: &api.Global{
+		Asn:             c.cfg.ASN,
+		RouterId:        c.cfg.RouterID.String(),
+		ListenPort:      c.cfg.Listen.port(),
+		ListenAddresses: c.cfg.Listen.hosts(),
+	}})
+	if err != nil {
+		s.Stop()
+		cancel()
+		return fmt.Errorf("start BGP on %v: %w", c.cfg.Listen, err)
+	}
+	c.mu.Lock()
+	c.bgp = s
+	c.mu.Unlock()
+	if err := installShared(ctx, s, c.cfg); err != nil {
+		return c.failStart(err)
+	}
+	if err := s.AddPeer(ctx, &api.AddPeerRequest{Peer: &api.Peer{
+		Conf:        &api.PeerConf{NeighborAddress: observerAddr, PeerAsn: observerASN, AdminDown: true, Description: "ixpd looking-glass view"},
+		State:       &api.PeerState{AdminState: api.PeerState_ADMIN_STATE_DOWN},
+		Transport:   &api.Transport{PassiveMode: true},
+		RouteServer: &api.RouteServer{RouteServerClient: true},
+		AfiSafis:    []*api.AfiSafi{afiSafi(api.Family_AFI_IP, 0), afiSafi(api.Family_AFI_IP6, 0)},
+	}}); err != nil {
+		return c.failStart(fmt.Errorf("add looking-glass view: %w", err))
+	}
+	if err := s.WatchEvent(runCtx, server.WatchEventMessageCallbacks{OnPeerUpdate: c.onPeerEvent}, server.WatchPeer()); err != nil {
+		return c.failStart(fmt.Errorf("watch peer events: %w", err))
+	}
+	if c.initial != nil {
+		if err := c.SetMembers(ctx, c.initial); err != nil {
+			return c.failStart(err)
+		}
+	}
+	c.logger.Info("route server started", "asn", c.cfg.ASN, "listen", c.cfg.Listen, "sessions", len(c.sessions))
+	return nil
+}
+
+func (c *Component) failStart(err error) error {
+	c.mu.Lock()
+	s := c.bgp
+	c.bgp = nil
+	c.mu.Unlock()
+	if s != nil {
+		s.Stop()
+	}
+	c.cancel()
+	_ = c.eg.Wait()
+	return err
+}
+
+// Stop closes every session with a Cease and stops GoBGP.
+func (c *Component) Stop(ctx context.Context) error {
+	c.mu.Lock()
+	s := c.bgp
+	c.bgp = nil
+	for _, t := range c.restarts {
+		t.Stop()
+	}
+	c.mu.Unlock()
+	if s == nil {
+		return nil
+	}
+	if err := s.StopBgp(ctx, &api.StopBgpRequest{}); err != nil {
+		c.logger.Warn("stop BGP", "err", err)
+	}
+	s.Stop()
+	c.cancel()
+	return c.eg.Wait()
+}
+
+func afiSafi(afi api.Family_Afi, maxPrefix int) *api.AfiSafi {
+	f := &api.Family{Afi: afi, Safi: api.Family_SAFI_UNICAST}
+	a := &api.AfiSafi{Config: &api.AfiSafiConfig{Family: f, Enabled: true}}
+	if maxPrefix > 0 {
+		a.PrefixLimits = &api.PrefixLimit{Family: f, MaxPrefixes: uint32(maxPrefix)}
+	}
+	return a
+}
+
+// sessionsFrom lists the sessions the members file asks for.
+func sessionsFrom(set *members.Set) map[netip.Addr]session {
+	out := map[netip.Addr]session{}
+	for _, m := range set.Members {
+		var hops []netip.Addr
+		for _, a := range m.Addresses {
+			hops = append(hops, a.IP)
+		}
+		for _, a := range m.Addresses {
+			if !a.RouteServer {
+				continue
+			}
+			out[a.IP] = session{asn: m.ASN, name: m.Name, addr: a.IP, maxPrefix: a.MaxPrefix, nextHops: hops}
+		}
+	}
+	return out
+}
+
+// SetMembers brings the sessions in line with a members file: added
+// members get sessions, removed ones are shut down, changed limits and
+// next hops apply without resetting sessions that did not change.
+func (c *Component) SetMembers(ctx context.Context, set *members.Set) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.bgp
+	if s == nil {
+		return ErrNotRunning
+	}
+	want := sessionsFrom(set)
+
+	// Member policies: one per ASN, rebuilt when its next hops change.
+	byASN := map[uint32][]netip.Addr{}
+	for _, ss := range want {
+		byASN[ss.asn] = ss.nextHops
+	}
+	old := c.policies
+	next := map[uint32]memberPolicy{}
+	var stale []memberPolicy
+	changedASN := map[uint32]bool{}
+	for asn, hops := range byASN {
+		prev, ok := old[asn]
+		if ok && slices.Equal(c.hopsOf(asn), hops) {
+			next[asn] = prev
+			continue
+		}
+		c.gen++
+		mp := newMemberPolicy(c.cfg, asn, hops, c.gen)
+		if err := mp.install(ctx, s); err != nil {
+			return err
+		}
+		next[asn] = mp
+		if ok {
+			stale = append(stale, prev)
+			changedASN[asn] = true
+		}
+	}
+	for asn, mp := range old {
+		if _, ok := byASN[asn]; !ok {
+			stale = append(stale, mp)
+		}
+	}
+
+	var errs []error
+	// Removed sessions.
+	for addr, cur := range c.sessions {
+		if nw, ok := want[addr]; ok && nw.asn == cur.asn {
+			continue
+		}
+		if err := s.DeletePeer(ctx, &api.DeletePeerRequest{Address: addr.String()}); err != nil {
+			errs = append(errs, fmt.Errorf("remove session %s (AS%d): %w", addr, cur.asn, err))
+		}
+		if t := c.restarts[addr]; t != nil {
+			t.Stop()
+			delete(c.restarts, addr)
+		}
+		delete(c.sessions, addr)
+		c.logger.Info("session removed", "peer", addr, "peer_asn", cur.asn)
+	}
+	// Added and changed sessions.
+	for addr, nw := range want {
+		mp := next[nw.asn]
+		cur, exists := c.sessions[addr]
+		switch {
+		case !exists:
+			if err := s.AddPeer(ctx, &api.AddPeerRequest{Peer: c.peerConfig(nw)}); err != nil {
+				errs = append(errs, fmt.Errorf("add session %s (AS%d): %w", addr, nw.asn, err))
+				continue
+			}
+			if err := assign(ctx, s, addr.String(), mp); err != nil {
+				errs = append(errs, err)
+			}
+			c.logger.Info("session added", "peer", addr, "peer_asn", nw.asn, "name", nw.name)
+		default:
+			if cur.maxPrefix != nw.maxPrefix || cur.name != nw.name {
+				if _, err := s.UpdatePeer(ctx, &api.UpdatePeerRequest{Peer: c.peerConfig(nw)}); err != nil {
+					errs = append(errs, fmt.Errorf("update session %s (AS%d): %w", addr, nw.asn, err))
+				}
+			}
+			if changedASN[nw.asn] {
+				if err := assign(ctx, s, addr.String(), mp); err != nil {
+					errs = append(errs, err)
+				}
+				// Filter the routes already received again.
+				if err := s.ResetPeer(ctx, &api.ResetPeerRequest{Address: addr.String(), Soft: true,
+					Direction: api.ResetPeerRequest_DIRECTION_IN}); err != nil {
+					errs = append(errs, fmt.Errorf("refilter %s: %w", addr, err))
+				}
+			}
+		}
+		c.sessions[addr] = nw
+	}
+	for _, mp := range stale {
+		if err := mp.remove(ctx, s); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	c.policies = next
+	return errors.Join(errs...)
+}
+
+// hopsOf returns the next hops the current policy of asn was built from.
+func (c *Component) hopsOf(asn uint32) []netip.Addr {
+	for _, s := range c.sessions {
+		if s.asn == asn {
+			return s.nextHops
+		}
+	}
+	return nil
+}
+
+func (c *Component) peerConfig(s session) *api.Peer {
+	hold := uint64(c.cfg.HoldTime / time.Second)
+	p := &api.Peer{
+		Conf: &api.PeerConf{NeighborAddress: s.addr.String(), PeerAsn: s.asn, Description: s.name},
+		Timers: &api.Timers{Config: &api.TimersConfig{
+			HoldTime:          hold,
+			KeepaliveInterval: hold / 3,
+			ConnectRetry:      uint64(c.cfg.ConnectRetry / time.Second),
+		}},
+		Transport:   &api.Transport{PassiveMode: c.cfg.Passive, RemotePort: uint32(c.cfg.PeerPort)},
+		RouteServer: &api.RouteServer{RouteServerClient: true, SecondaryRoute: true},
+	}
+	for _, l := range c.cfg.Listen {
+		if l.Addr().Is4() == s.addr.Is4() && !l.Addr().IsUnspecified() {
+			p.Transport.LocalAddress = l.Addr().String()
+		}
+	}
+	limit := 0
+	if c.cfg.MaxPrefix.Enabled {
+		limit = s.maxPrefix
+	}
+	p.AfiSafis = []*api.AfiSafi{afiSafi(s.family(), limit)}
+	return p
+}
+
+// onPeerEvent re-enables a session that GoBGP shut down for exceeding its
+// max-prefix limit, after max_prefix.restart_after.
+func (c *Component) onPeerEvent(ev *apiutil.WatchEventMessage_PeerEvent, _ time.Time) {
+	if ev.Type != apiutil.PEER_EVENT_STATE {
+		return
+	}
+	addr := ev.Peer.State.NeighborAddress
+	if ev.Peer.State.AdminState != api.PeerState_ADMIN_STATE_PFX_CT {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ss, ok := c.sessions[addr]
+	if !ok || c.restarts[addr] != nil || c.bgp == nil {
+		return
+	}
+	c.metrics.maxPrefixTeardowns.WithLabelValues(addr.String()).Inc()
+	c.logger.Warn("session torn down: max prefix exceeded", "peer", addr, "peer_asn", ss.asn,
+		"max_prefix", ss.maxPrefix, "restart_after", c.cfg.MaxPrefix.RestartAfter)
+	c.restarts[addr] = time.AfterFunc(c.cfg.MaxPrefix.RestartAfter, func() {
+		c.mu.Lock()
+		s := c.bgp
+		delete(c.restarts, addr)
+		c.mu.Unlock()
+		if s == nil {
+			return
+		}
+		if err := s.EnablePeer(context.Background(), &api.EnablePeerRequest{Address: addr.String()}); err != nil {
+			c.logger.Warn("re-enable session after max prefix", "peer", addr, "err", err)
+		}
+	})
+}
