@@ -206,4 +206,3 @@ func (l ListenAddresses) port() int32 {
 	}
 	return int32(l[0].Port())
 }
-

@@ -346,4 +346,3 @@ func (c *Component) route(nlri bgp.NLRI, p *apiutil.Path) Route {
 	}
 	return r
 }
-
