@@ -40,7 +40,7 @@ type IXP struct {
 	City        string         `yaml:"city"`
 	Latitude    float64        `yaml:"latitude"`
 	Longitude   float64        `yaml:"longitude"`
-	PeeringLAN  []netip.Prefix `yaml:"peering_lan"`
+	PeeringLAN  Prefixes       `yaml:"peering_lan"`
 	IXFID       int            `yaml:"ixf_id"`
 	PeeringDBID int            `yaml:"peeringdb_id"`
 }
@@ -93,7 +93,7 @@ func ParseConfig(data []byte) (Config, error) {
 	if err := dec.Decode(&cfg); err != nil {
 		return Config{}, yamlError(err, root.Content[0])
 	}
-	cfg.RouteServer.PeeringLANs = cfg.IXP.PeeringLAN
+	cfg.RouteServer.PeeringLANs = []netip.Prefix(cfg.IXP.PeeringLAN)
 	if err := cfg.Validate(); err != nil {
 		return Config{}, err
 	}
@@ -202,14 +202,18 @@ var yamlLine = regexp.MustCompile(`line (\d+): (.*)`)
 // path of the line it is about.
 func yamlError(err error, root *yaml.Node) error {
 	var te *yaml.TypeError
-	if !errors.As(err, &te) || root == nil {
+	msgs := []string{err.Error()}
+	if errors.As(err, &te) {
+		msgs = te.Errors
+	}
+	if root == nil {
 		return fmt.Errorf("not valid YAML: %w", err)
 	}
 	var errs []error
-	for _, e := range te.Errors {
+	for _, e := range msgs {
 		m := yamlLine.FindStringSubmatch(e)
 		if m == nil {
-			errs = append(errs, errors.New(e))
+			errs = append(errs, fmt.Errorf("not valid YAML: %s", e))
 			continue
 		}
 		line, _ := strconv.Atoi(m[1])
@@ -251,4 +255,25 @@ func keyAtLine(n *yaml.Node, line int, path string) string {
 		}
 	}
 	return ""
+}
+
+// Prefixes is a list of IP prefixes whose parse errors name their line.
+type Prefixes []netip.Prefix
+
+// UnmarshalYAML parses a list of prefixes.
+func (p *Prefixes) UnmarshalYAML(n *yaml.Node) error {
+	var items []string
+	if err := n.Decode(&items); err != nil {
+		return err
+	}
+	out := make(Prefixes, 0, len(items))
+	for _, s := range items {
+		pfx, err := netip.ParsePrefix(s)
+		if err != nil {
+			return fmt.Errorf("line %d: %q is not a prefix such as 192.0.2.0/24", n.Line, s)
+		}
+		out = append(out, pfx)
+	}
+	*p = out
+	return nil
 }

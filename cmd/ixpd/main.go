@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -109,7 +110,7 @@ func buildVersion() string {
 // loadMembers reads the members file named by the config.
 func loadMembers(cfg Config) (*members.Set, error) {
 	return members.Load(cfg.resolve(cfg.MembersFile), members.Options{
-		PeeringLANs: cfg.IXP.PeeringLAN,
+		PeeringLANs: []netip.Prefix(cfg.IXP.PeeringLAN),
 		SchemaFile:  cfg.resolve(cfg.MembersSchema),
 	})
 }
@@ -126,15 +127,20 @@ func check(path string, dump bool, out io.Writer) error {
 		return err
 	}
 	if dump {
-		enc := yaml.NewEncoder(out)
-		enc.SetIndent(2)
-		if err := enc.Encode(cfg); err != nil {
-			return fmt.Errorf("dump config: %w", err)
-		}
-		return enc.Close()
+		return dumpConfig(cfg, out)
 	}
 	fmt.Fprintf(out, "%s: ok (%d members, %d route-server sessions)\n", path, len(set.Members), len(set.Sessions()))
 	return nil
+}
+
+// dumpConfig writes the effective configuration as YAML.
+func dumpConfig(cfg Config, out io.Writer) error {
+	enc := yaml.NewEncoder(out)
+	enc.SetIndent(2)
+	if err := enc.Encode(cfg); err != nil {
+		return fmt.Errorf("dump config: %w", err)
+	}
+	return enc.Close()
 }
 
 // token prints a new random token and the config entry that accepts it.

@@ -1,0 +1,37 @@
+# ixpd — make help lists the targets.
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+CONFIG  ?= deploy/examples/ixpd.yaml
+
+.PHONY: help build run test test-short lint bench fuzz clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+build: ## build bin/ixpd and bin/ixpsim
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/ixpd ./cmd/ixpd
+	$(GO) build -o bin/ixpsim ./cmd/ixpsim
+
+run: build ## start ixpd with deploy/examples/ixpd.yaml (CONFIG=... for another)
+	bin/ixpd run -config $(CONFIG)
+
+test: ## vet and run every test (integration tests need bird2 and openbgpd; CI=true makes them mandatory)
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 20m ./...
+
+test-short: ## unit tests only
+	$(GO) test -short -count=1 ./...
+
+lint: ## golangci-lint (pinned in go.mod as a tool)
+	$(GO) tool golangci-lint run ./...
+
+bench: build ## route-server convergence, ixpd vs BIRD 2 (see docs/BENCHMARKS.md)
+	bin/ixpsim rs-bench -ixpd bin/ixpd -members 100 -prefixes 1000
+
+fuzz: ## run each fuzz target for a minute
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./routeserver/members/
+	$(GO) test -run '^$$' -fuzz FuzzParseConfig -fuzztime 60s ./cmd/ixpd/
+
+clean: ## remove build output
+	rm -rf bin
