@@ -1,0 +1,250 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ixpd/ixpd/routeserver"
+	"github.com/ixpd/ixpd/routeserver/members"
+)
+
+const testToken = "s3cret-token"
+
+func tokenHash(tok string) string {
+	sum := sha256.Sum256([]byte(tok))
+	return hex.EncodeToString(sum[:])
+}
+
+func freePort(t *testing.T) uint16 {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return uint16(ln.Addr().(*net.TCPAddr).Port)
+}
+
+// newTestAPI starts a real route server with one configured member (which
+// never connects) and builds the API on it.
+func newTestAPI(t *testing.T, cfg Configuration, reload func(context.Context) error) *Component {
+	t.Helper()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	reg := prometheus.NewRegistry()
+	rsCfg := routeserver.DefaultConfiguration()
+	rsCfg.ASN = 64512
+	rsCfg.RouterID = netip.MustParseAddr("127.0.0.1")
+	rsCfg.Listen = routeserver.ListenAddresses{netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), freePort(t))}
+	rsCfg.Passive = true
+	set := &members.Set{Members: []members.Member{{ASN: 38800, Name: "Example A", Addresses: []members.Address{
+		{Family: members.IPv4, IP: netip.MustParseAddr("127.0.0.2"), RouteServer: true, MaxPrefix: 10}}}}}
+	rs, err := routeserver.New(logger, reg, rsCfg, routeserver.Dependencies{Members: set})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := rs.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rs.Stop(ctx) })
+	if cfg.Listen == "" {
+		cfg.Listen = "127.0.0.1:0"
+	}
+	a, err := New(logger, reg, cfg, Dependencies{RouteServer: rs, Reload: reload, Gatherer: reg, Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func do(t *testing.T, h http.Handler, method, path, token string) (int, map[string]any) {
+	t.Helper()
+	req := httptest.NewRequest(method, path, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	var body map[string]any
+	if strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") {
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+			t.Fatalf("%s %s: body is not JSON: %v: %s", method, path, err, rec.Body.String())
+		}
+	}
+	return rec.Code, body
+}
+
+func TestEndpoints(t *testing.T) {
+	var reloads int
+	reloadErr := error(nil)
+	a := newTestAPI(t, Configuration{Tokens: []Token{{Name: "noc", SHA256: tokenHash(testToken)}}}, func(context.Context) error {
+		reloads++
+		return reloadErr
+	})
+	h := a.Handler()
+	tests := []struct {
+		name      string
+		method    string
+		path      string
+		token     string
+		wantCode  int
+		wantError string // error.code, "" for success
+		wantInMsg string
+	}{
+		{name: "health", method: "GET", path: "/healthz", wantCode: 200},
+		{name: "openapi", method: "GET", path: "/api/v1/openapi.json", wantCode: 200},
+		{name: "neighbors without token", method: "GET", path: "/api/v1/routeserver/neighbors", wantCode: 401, wantError: "unauthorized"},
+		{name: "neighbors wrong token", method: "GET", path: "/api/v1/routeserver/neighbors", token: "guess", wantCode: 401, wantError: "unauthorized"},
+		{name: "neighbors", method: "GET", path: "/api/v1/routeserver/neighbors", token: testToken, wantCode: 200},
+		{name: "routes", method: "GET", path: "/api/v1/routeserver/neighbors/127.0.0.2/routes/received", token: testToken, wantCode: 200},
+		{name: "bad kind", method: "GET", path: "/api/v1/routeserver/neighbors/127.0.0.2/routes/stolen", token: testToken, wantCode: 400, wantError: "bad_request", wantInMsg: "kind"},
+		{name: "bad id", method: "GET", path: "/api/v1/routeserver/neighbors/rs1/routes/received", token: testToken, wantCode: 400, wantError: "bad_request", wantInMsg: "id"},
+		{name: "unknown neighbor", method: "GET", path: "/api/v1/routeserver/neighbors/127.0.0.9/routes/filtered", token: testToken, wantCode: 404, wantError: "not_found"},
+		{name: "lookup without prefix", method: "GET", path: "/api/v1/routeserver/lookup", token: testToken, wantCode: 400, wantError: "bad_request", wantInMsg: "prefix"},
+		{name: "lookup bad prefix", method: "GET", path: "/api/v1/routeserver/lookup?prefix=16.0.0.0/33", token: testToken, wantCode: 400, wantError: "bad_request", wantInMsg: "prefix"},
+		{name: "lookup", method: "GET", path: "/api/v1/routeserver/lookup?prefix=16.0.0.1", token: testToken, wantCode: 200},
+		{name: "reasons", method: "GET", path: "/api/v1/routeserver/reasons", token: testToken, wantCode: 200},
+		{name: "reload without token", method: "POST", path: "/api/v1/routeserver/reload", wantCode: 401, wantError: "unauthorized"},
+		{name: "reload", method: "POST", path: "/api/v1/routeserver/reload", token: testToken, wantCode: 200},
+		{name: "reload GET", method: "GET", path: "/api/v1/routeserver/reload", token: testToken, wantCode: 405, wantError: "method_not_allowed"},
+		{name: "unknown path", method: "GET", path: "/api/v1/nothing", wantCode: 404, wantError: "not_found"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, body := do(t, h, tt.method, tt.path, tt.token)
+			if code != tt.wantCode {
+				t.Fatalf("status %d, want %d (body %v)", code, tt.wantCode, body)
+			}
+			e, _ := body["error"].(map[string]any)
+			if tt.wantError == "" {
+				if e != nil {
+					t.Fatalf("unexpected error %v", e)
+				}
+				return
+			}
+			if e == nil || e["code"] != tt.wantError {
+				t.Fatalf("error %v, want code %q", body, tt.wantError)
+			}
+			if msg, _ := e["message"].(string); !strings.Contains(msg, tt.wantInMsg) {
+				t.Errorf("message %q does not name %q", msg, tt.wantInMsg)
+			}
+		})
+	}
+	if reloads != 1 {
+		t.Errorf("reload called %d times, want 1", reloads)
+	}
+	reloadErr = errors.New("/member_list/0/asnum: 0 is reserved")
+	code, body := do(t, h, "POST", "/api/v1/routeserver/reload", testToken)
+	if e, _ := body["error"].(map[string]any); code != 422 || e["code"] != "invalid_members_file" || !strings.Contains(e["message"].(string), "asnum") {
+		t.Errorf("failed reload: %d %v", code, body)
+	}
+}
+
+func TestNeighborsBody(t *testing.T) {
+	a := newTestAPI(t, Configuration{PublicLookingGlass: true}, nil)
+	code, body := do(t, a.Handler(), "GET", "/api/v1/routeserver/neighbors", "")
+	if code != 200 {
+		t.Fatalf("status %d: %v", code, body)
+	}
+	ns := body["neighbors"].([]any)
+	if len(ns) != 1 {
+		t.Fatalf("neighbors %v, want one", ns)
+	}
+	n := ns[0].(map[string]any)
+	got := map[string]any{"id": n["id"], "asn": n["asn"], "description": n["description"], "max_prefix": n["max_prefix"], "routes": n["routes"]}
+	want := map[string]any{"id": "127.0.0.2", "asn": 38800.0, "description": "Example A", "max_prefix": 10.0,
+		"routes": map[string]any{"received": 0.0, "accepted": 0.0, "filtered": 0.0, "exported": 0.0}}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("neighbor (-got +want):\n%s", diff)
+	}
+	if st := n["state"]; st == "established" || st == "" {
+		t.Errorf("state %v for a member that never connected", st)
+	}
+}
+
+// TestOpenAPIMatchesRouter keeps the OpenAPI document and the router in
+// step: every route is documented and every documented operation exists.
+func TestOpenAPIMatchesRouter(t *testing.T) {
+	a := newTestAPI(t, Configuration{}, nil)
+	var routes []string
+	for _, r := range a.router().Routes() {
+		path := r.Path
+		for _, seg := range strings.Split(path, "/") {
+			if strings.HasPrefix(seg, ":") {
+				path = strings.Replace(path, seg, "{"+seg[1:]+"}", 1)
+			}
+		}
+		routes = append(routes, r.Method+" "+path)
+	}
+	var doc struct {
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(openAPIDocument, &doc); err != nil {
+		t.Fatalf("openapi.json: %v", err)
+	}
+	var documented []string
+	for path, ops := range doc.Paths {
+		for method := range ops {
+			documented = append(documented, strings.ToUpper(method)+" "+path)
+		}
+	}
+	slices.Sort(routes)
+	slices.Sort(documented)
+	if diff := cmp.Diff(routes, documented); diff != "" {
+		t.Errorf("router vs OpenAPI (-router +document):\n%s", diff)
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	a := newTestAPI(t, Configuration{PublicLookingGlass: true}, nil)
+	do(t, a.Handler(), "GET", "/api/v1/routeserver/neighbors", "")
+	req := httptest.NewRequest("GET", "/metrics", nil)
+	rec := httptest.NewRecorder()
+	a.Handler().ServeHTTP(rec, req)
+	for _, want := range []string{
+		`ixpd_api_requests_total{code="200",route="/api/v1/routeserver/neighbors"} 1`,
+		`ixpd_routeserver_neighbor_up{asn="38800",neighbor="127.0.0.2"} 0`,
+		`ixpd_routeserver_neighbor_routes{asn="38800",kind="received",neighbor="127.0.0.2"} 0`,
+	} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
+
+func TestStartStop(t *testing.T) {
+	a := newTestAPI(t, Configuration{}, nil)
+	ctx := context.Background()
+	if err := a.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get("http://" + a.Addr().String() + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("healthz %d", resp.StatusCode)
+	}
+	if err := a.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := http.Get("http://" + a.Addr().String() + "/healthz"); err == nil {
+		t.Error("still serving after Stop")
+	}
+}
