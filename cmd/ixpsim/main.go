@@ -1,0 +1,60 @@
+// Command ixpsim simulates exchange members for demos, tests and
+// benchmarks.
+//
+// Subcommands:
+//
+//	ixpsim rs-bench [flags]   route-server convergence benchmark: ixpd against BIRD 2
+//
+// Run "ixpsim rs-bench -h" for the flags. docs/BENCHMARKS.md has the
+// figures and what they mean.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	switch {
+	case err == nil:
+	case errors.Is(err, flag.ErrHelp):
+		os.Exit(2)
+	default:
+		fmt.Fprintln(os.Stderr, "ixpsim:", err)
+		os.Exit(1)
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `usage: ixpsim <command> [flags]
+
+commands:
+  rs-bench   route-server convergence benchmark: simulated members against ixpd and BIRD 2
+`)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		usage(stderr)
+		return flag.ErrHelp
+	}
+	switch args[0] {
+	case "rs-bench":
+		return rsBench(ctx, args[1:], stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		usage(stdout)
+		return nil
+	default:
+		usage(stderr)
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+}
