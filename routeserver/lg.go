@@ -132,6 +132,34 @@ var sessionStates = map[api.PeerState_SessionState]string{
 	api.PeerState_SESSION_STATE_ESTABLISHED: "established",
 }
 
+var disconnectReasons = map[api.PeerState_DisconnectReason]string{
+	api.PeerState_DISCONNECT_REASON_ADMIN_DOWN:            "administratively down",
+	api.PeerState_DISCONNECT_REASON_HOLD_TIMER_EXPIRED:    "hold timer expired",
+	api.PeerState_DISCONNECT_REASON_NOTIFICATION_SENT:     "notification sent",
+	api.PeerState_DISCONNECT_REASON_NOTIFICATION_RECEIVED: "notification received",
+	api.PeerState_DISCONNECT_REASON_READ_FAILED:           "read failed",
+	api.PeerState_DISCONNECT_REASON_WRITE_FAILED:          "write failed",
+	api.PeerState_DISCONNECT_REASON_IDLE_TIMER_EXPIRED:    "idle timer expired",
+	api.PeerState_DISCONNECT_REASON_RESTART_TIMER_EXPIRED: "restart timer expired",
+	api.PeerState_DISCONNECT_REASON_GRACEFUL_RESTART:      "graceful restart",
+	api.PeerState_DISCONNECT_REASON_INVALID_MSG:           "invalid message",
+	api.PeerState_DISCONNECT_REASON_HARD_RESET:            "hard reset",
+	api.PeerState_DISCONNECT_REASON_DECONFIGURED:          "deconfigured",
+	api.PeerState_DISCONNECT_REASON_BAD_PEER_AS:           "bad peer AS",
+}
+
+// disconnectText says why a session last went down.
+func disconnectText(reason api.PeerState_DisconnectReason, msg string) string {
+	text := disconnectReasons[reason]
+	switch {
+	case text == "":
+		return msg
+	case msg == "":
+		return text
+	}
+	return text + ": " + msg
+}
+
 // Neighbors lists every member session with its state and route counts.
 func (c *Component) Neighbors(ctx context.Context) ([]Neighbor, error) {
 	s, err := c.server()
@@ -146,6 +174,10 @@ func (c *Component) Neighbors(ctx context.Context) ([]Neighbor, error) {
 	sessions := make(map[netip.Addr]session, len(c.sessions))
 	for k, v := range c.sessions {
 		sessions[k] = v
+	}
+	lastErr := make(map[netip.Addr]string, len(c.lastErr))
+	for k, v := range c.lastErr {
+		lastErr[k] = v
 	}
 	c.mu.Unlock()
 
@@ -168,7 +200,7 @@ func (c *Component) Neighbors(ctx context.Context) ([]Neighbor, error) {
 		case api.PeerState_ADMIN_STATE_PFX_CT:
 			n.State = "max_prefix"
 		}
-		n.LastError = st.GetDisconnectMessage()
+		n.LastError = lastErr[addr]
 		if ts := p.GetTimers().GetState(); ts != nil {
 			since := ts.GetDowntime()
 			if n.State == "established" {

@@ -22,6 +22,7 @@ const (
 	setReasons      = "rs-reasons"
 	policyImport    = "rs-import"
 	policyExport    = "rs-export"
+	policyDemote    = "rs-import-demote"
 	memberPolicyPfx = "rs-import-"
 )
 
@@ -125,6 +126,22 @@ func sharedImportPolicy(c Configuration) *api.Policy {
 	return p
 }
 
+// filteredLocalPref is the LOCAL_PREF of a filtered route.
+const filteredLocalPref = 1
+
+// sharedDemotePolicy makes a tagged route lose best-path selection to any
+// untagged one (LOCAL_PREF 1, while untagged routes compare as 100; GoBGP
+// policies cannot set 0), so a filtered route never hides a valid path for
+// the same prefix from the members. Tagged routes are never exported, so
+// the value stays inside.
+func sharedDemotePolicy() *api.Policy {
+	return &api.Policy{Name: policyDemote, Statements: []*api.Statement{{
+		Name:       policyDemote + "-filtered",
+		Conditions: &api.Conditions{LargeCommunitySet: matchAny(setReasons)},
+		Actions:    &api.Actions{LocalPref: &api.LocalPrefAction{Value: filteredLocalPref}},
+	}}}
+}
+
 // sharedExportPolicy keeps every tagged route from being sent.
 func sharedExportPolicy() *api.Policy {
 	return &api.Policy{Name: policyExport, Statements: []*api.Statement{{
@@ -204,7 +221,7 @@ func installShared(ctx context.Context, s *server.BgpServer, c Configuration) er
 			return fmt.Errorf("add defined set %s: %w", ds.Name, err)
 		}
 	}
-	for _, p := range []*api.Policy{sharedImportPolicy(c), sharedExportPolicy()} {
+	for _, p := range []*api.Policy{sharedImportPolicy(c), sharedDemotePolicy(), sharedExportPolicy()} {
 		if err := s.AddPolicy(ctx, &api.AddPolicyRequest{Policy: p}); err != nil {
 			return fmt.Errorf("add policy %s: %w", p.Name, err)
 		}
@@ -214,7 +231,7 @@ func installShared(ctx context.Context, s *server.BgpServer, c Configuration) er
 
 // assign sets a peer's import and export policies.
 func assign(ctx context.Context, s *server.BgpServer, peer string, member memberPolicy) error {
-	imports := []*api.Policy{{Name: policyImport}, {Name: member.name}}
+	imports := []*api.Policy{{Name: policyImport}, {Name: member.name}, {Name: policyDemote}}
 	for _, a := range []*api.PolicyAssignment{
 		{Name: peer, Direction: api.PolicyDirection_POLICY_DIRECTION_IMPORT, Policies: imports, DefaultAction: api.RouteAction_ROUTE_ACTION_ACCEPT},
 		{Name: peer, Direction: api.PolicyDirection_POLICY_DIRECTION_EXPORT, Policies: []*api.Policy{{Name: policyExport}}, DefaultAction: api.RouteAction_ROUTE_ACTION_ACCEPT},

@@ -61,6 +61,7 @@ type Component struct {
 	policies map[uint32]memberPolicy // by member ASN
 	gen      int
 	restarts map[netip.Addr]*time.Timer
+	lastErr  map[netip.Addr]string // why each session last went down
 
 	initial *members.Set
 	eg      *errgroup.Group
@@ -94,6 +95,7 @@ func New(logger *slog.Logger, reg prometheus.Registerer, cfg Configuration, deps
 		sessions: map[netip.Addr]session{},
 		policies: map[uint32]memberPolicy{},
 		restarts: map[netip.Addr]*time.Timer{},
+		lastErr:  map[netip.Addr]string{},
 		initial:  deps.Members,
 	}
 	c.metrics = newMetrics(c)
@@ -333,8 +335,11 @@ func (c *Component) peerConfig(s session) *api.Peer {
 			KeepaliveInterval: hold / 3,
 			ConnectRetry:      uint64(c.cfg.ConnectRetry / time.Second),
 		}},
-		Transport:   &api.Transport{PassiveMode: c.cfg.Passive, RemotePort: uint32(c.cfg.PeerPort)},
-		RouteServer: &api.RouteServer{RouteServerClient: true, SecondaryRoute: true},
+		Transport: &api.Transport{PassiveMode: c.cfg.Passive, RemotePort: uint32(c.cfg.PeerPort)},
+		// GoBGP 4.8's secondary-route mode loses routes (a member that
+		// connects while another sends gets none of them); path hiding by
+		// filtered routes is prevented by sharedDemotePolicy instead.
+		RouteServer: &api.RouteServer{RouteServerClient: true},
 	}
 	for _, l := range c.cfg.Listen {
 		if l.Addr().Is4() == s.addr.Is4() && !l.Addr().IsUnspecified() {
@@ -356,15 +361,21 @@ func (c *Component) onPeerEvent(ev *apiutil.WatchEventMessage_PeerEvent, _ time.
 		return
 	}
 	addr := ev.Peer.State.NeighborAddress
-	if ev.Peer.State.AdminState != api.PeerState_ADMIN_STATE_PFX_CT {
-		return
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	ss, ok := c.sessions[addr]
-	if !ok || c.restarts[addr] != nil || c.bgp == nil {
+	held := c.restarts[addr] != nil
+	if ev.Peer.State.AdminState != api.PeerState_ADMIN_STATE_PFX_CT {
+		// While held down for max prefix, keep that as the reason.
+		if why := disconnectText(ev.Peer.State.DisconnectReason, ev.Peer.State.DisconnectMessage); why != "" && !held {
+			c.lastErr[addr] = why
+		}
 		return
 	}
+	ss, ok := c.sessions[addr]
+	if !ok || held || c.bgp == nil {
+		return
+	}
+	c.lastErr[addr] = fmt.Sprintf("maximum number of prefixes (%d) exceeded: Cease sent, held down for %s", ss.maxPrefix, c.cfg.MaxPrefix.RestartAfter)
 	c.metrics.maxPrefixTeardowns.WithLabelValues(addr.String()).Inc()
 	c.logger.Warn("session torn down: max prefix exceeded", "peer", addr, "peer_asn", ss.asn,
 		"max_prefix", ss.maxPrefix, "restart_after", c.cfg.MaxPrefix.RestartAfter)
