@@ -19,6 +19,7 @@ import (
 
 	api "github.com/osrg/gobgp/v4/api"
 	"github.com/osrg/gobgp/v4/pkg/apiutil"
+	"github.com/osrg/gobgp/v4/pkg/packet/bgp"
 	"github.com/osrg/gobgp/v4/pkg/server"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
@@ -354,6 +355,32 @@ func (c *Component) peerConfig(s session) *api.Peer {
 	return p
 }
 
+// resyncDelay is how long after a session comes up its routes are sent
+// again in full.
+const resyncDelay = 2 * time.Second
+
+// scheduleResync sends a member its whole table again shortly after its
+// session comes up. GoBGP 4.8 drops the updates it queued for a session in
+// the moment that session turns established (handleFSMMessage drains the
+// outgoing queue after the table dump may have missed them), so a member
+// that connects while others are sending misses routes for good. A soft
+// reset out re-sends what GoBGP believes it sent; duplicates replace
+// themselves. Call with c.mu held.
+func (c *Component) scheduleResync(addr netip.Addr) {
+	s := c.bgp
+	if s == nil {
+		return
+	}
+	time.AfterFunc(resyncDelay, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		err := s.ResetPeer(ctx, &api.ResetPeerRequest{Address: addr.String(), Soft: true, Direction: api.ResetPeerRequest_DIRECTION_OUT})
+		if err != nil {
+			c.logger.Debug("resync after session up", "peer", addr, "err", err)
+		}
+	})
+}
+
 // onPeerEvent re-enables a session that GoBGP shut down for exceeding its
 // max-prefix limit, after max_prefix.restart_after.
 func (c *Component) onPeerEvent(ev *apiutil.WatchEventMessage_PeerEvent, _ time.Time) {
@@ -364,6 +391,10 @@ func (c *Component) onPeerEvent(ev *apiutil.WatchEventMessage_PeerEvent, _ time.
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	held := c.restarts[addr] != nil
+	if ev.Peer.State.SessionState == bgp.BGP_FSM_ESTABLISHED {
+		c.scheduleResync(addr)
+		return
+	}
 	if ev.Peer.State.AdminState != api.PeerState_ADMIN_STATE_PFX_CT {
 		// While held down for max prefix, keep that as the reason.
 		if why := disconnectText(ev.Peer.State.DisconnectReason, ev.Peer.State.DisconnectMessage); why != "" && !held {

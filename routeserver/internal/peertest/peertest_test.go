@@ -62,9 +62,8 @@ template bgp mbr {
 	passive on;
 	multihop;
 	strict bind;
+	# Transparent: no ASN prepended, next hop and MED kept.
 	rs client;
-	connect delay time 1;
-	connect retry time 2;
 	error wait time 1, 5;
 }
 `, rsAddr4)
