@@ -18,8 +18,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ixpd/ixpd/routeserver"
-	"github.com/ixpd/ixpd/routeserver/internal/peertest"
 	"github.com/ixpd/ixpd/routeserver/members"
+	"github.com/ixpd/ixpd/routeserver/peertest"
 	"github.com/ixpd/ixpd/routeserver/speaker"
 )
 

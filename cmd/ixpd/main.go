@@ -20,7 +20,9 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -39,7 +41,7 @@ func main() {
 const usage = `usage: ixpd <command> [flags]
 
 commands:
-  run -config FILE           start the appliance
+  run -config FILE           start the appliance (-cpuprofile, -memprofile FILE for profiling)
   check -config FILE [-dump] validate the config and members file; -dump prints the effective config
   token -name NAME           make a new API token and the config entry for it
   version                    print the version
@@ -57,10 +59,12 @@ func cli(args []string, stdout, stderr io.Writer) int {
 	var err error
 	switch args[0] {
 	case "run":
+		cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file until ixpd stops")
+		memProfile := fs.String("memprofile", "", "write a heap profile to this file when ixpd stops")
 		if err = fs.Parse(args[1:]); err != nil {
 			return 2
 		}
-		err = run(*configPath, stderr)
+		err = withProfiles(*cpuProfile, *memProfile, func() error { return run(*configPath, stderr) })
 	case "check":
 		dump := fs.Bool("dump", false, "print the effective configuration with every default")
 		if err = fs.Parse(args[1:]); err != nil {
@@ -88,6 +92,35 @@ func cli(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// withProfiles runs fn under the CPU profiler and writes a heap profile
+// after it, when asked to.
+func withProfiles(cpu, mem string, fn func() error) error {
+	if cpu != "" {
+		f, err := os.Create(cpu)
+		if err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	err := fn()
+	if mem != "" {
+		f, ferr := os.Create(mem)
+		if ferr != nil {
+			return errors.Join(err, fmt.Errorf("heap profile: %w", ferr))
+		}
+		defer f.Close()
+		runtime.GC()
+		if werr := pprof.WriteHeapProfile(f); werr != nil {
+			return errors.Join(err, fmt.Errorf("heap profile: %w", werr))
+		}
+	}
+	return err
 }
 
 func buildVersion() string {
@@ -153,8 +186,7 @@ func token(name string, out io.Writer) error {
 		return fmt.Errorf("token: %w", err)
 	}
 	tok := hex.EncodeToString(b)
-	sum := sha256.Sum256([]byte(tok))
-	fmt.Fprintf(out, "token: %s\n\nadd to the config file under api.tokens:\n  - {name: %s, sha256: %s}\n", tok, name, hex.EncodeToString(sum[:]))
+	fmt.Fprintf(out, "token: %s\n\nadd to the config file under api.tokens:\n  - {name: %s, sha256: %s}\n", tok, name, sha256hex(tok))
 	return nil
 }
 
@@ -203,4 +235,9 @@ func run(path string, logOut io.Writer) error {
 			}
 		}
 	}
+}
+
+func sha256hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
 }
