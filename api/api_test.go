@@ -248,3 +248,17 @@ func TestStartStop(t *testing.T) {
 		t.Error("still serving after Stop")
 	}
 }
+
+func TestPprof(t *testing.T) {
+	a := newTestAPI(t, Configuration{Pprof: true, Tokens: []Token{{Name: "noc", SHA256: tokenHash(testToken)}}}, nil)
+	if code, _ := do(t, a.Handler(), "GET", "/debug/pprof/", ""); code != 401 {
+		t.Errorf("pprof without a token: %d", code)
+	}
+	if code, _ := do(t, a.Handler(), "GET", "/debug/pprof/heap?debug=1", testToken); code != 200 {
+		t.Errorf("heap profile: %d", code)
+	}
+	off := newTestAPI(t, Configuration{Tokens: []Token{{Name: "noc", SHA256: tokenHash(testToken)}}}, nil)
+	if code, _ := do(t, off.Handler(), "GET", "/debug/pprof/heap", testToken); code != 404 {
+		t.Errorf("pprof off: %d", code)
+	}
+}

@@ -17,6 +17,8 @@ type Configuration struct {
 	// PublicLookingGlass opens the route-server looking glass to
 	// everyone; by default it needs a token.
 	PublicLookingGlass bool `yaml:"public_looking_glass"`
+	// Pprof serves Go's profiles under /debug/pprof/ (token required).
+	Pprof bool `yaml:"pprof"`
 }
 
 // Token is a named bearer token, kept only as its SHA-256.

@@ -10,7 +10,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -107,6 +109,19 @@ func (a *Component) router() *gin.Engine {
 	lg.GET("/lookup", a.lookup)
 	lg.GET("/reasons", a.reasons)
 	r.POST("/api/v1/routeserver/reload", a.require(), a.reload)
+	if a.cfg.Pprof {
+		// Not in the OpenAPI document: a debugging aid, off by default.
+		r.GET("/debug/pprof/*profile", a.require(), gin.WrapF(func(w http.ResponseWriter, req *http.Request) {
+			switch strings.TrimPrefix(req.URL.Path, "/debug/pprof/") {
+			case "profile":
+				pprof.Profile(w, req)
+			case "trace":
+				pprof.Trace(w, req)
+			default:
+				pprof.Index(w, req)
+			}
+		}))
+	}
 	return r
 }
 

@@ -63,6 +63,7 @@ type Component struct {
 	gen      int
 	restarts map[netip.Addr]*time.Timer
 	lastErr  map[netip.Addr]string // why each session last went down
+	up       map[netip.Addr]bool   // sessions established, as the events said
 
 	initial *members.Set
 	eg      *errgroup.Group
@@ -97,6 +98,7 @@ func New(logger *slog.Logger, reg prometheus.Registerer, cfg Configuration, deps
 		policies: map[uint32]memberPolicy{},
 		restarts: map[netip.Addr]*time.Timer{},
 		lastErr:  map[netip.Addr]string{},
+		up:       map[netip.Addr]bool{},
 		initial:  deps.Members,
 	}
 	c.metrics = newMetrics(c)
@@ -109,9 +111,12 @@ func New(logger *slog.Logger, reg prometheus.Registerer, cfg Configuration, deps
 // Start starts GoBGP, installs the filters and opens a session for every
 // member address with routeserver: true.
 func (c *Component) Start(ctx context.Context) error {
+	// GoBGP logs every peer change at info; ixpd logs session changes
+	// itself (onPeerEvent) and keeps GoBGP's warnings and errors.
 	lvl := &slog.LevelVar{}
 	lvl.Set(slog.LevelWarn)
-	s := server.NewBgpServer(server.LoggerOption(c.logger.With("engine", "gobgp"), lvl))
+	gobgpLog := slog.New(minLevel{Handler: c.logger.Handler(), min: slog.LevelWarn}).With("engine", "gobgp")
+	s := server.NewBgpServer(server.LoggerOption(gobgpLog, lvl))
 	runCtx, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel
 	c.eg, runCtx = errgroup.WithContext(runCtx)
@@ -273,6 +278,8 @@ func (c *Component) SetMembers(ctx context.Context, set *members.Set) error {
 			delete(c.restarts, addr)
 		}
 		delete(c.sessions, addr)
+		delete(c.up, addr)
+		delete(c.lastErr, addr)
 		c.logger.Info("session removed", "peer", addr, "peer_asn", cur.asn)
 	}
 	// Added and changed sessions.
@@ -392,8 +399,17 @@ func (c *Component) onPeerEvent(ev *apiutil.WatchEventMessage_PeerEvent, _ time.
 	defer c.mu.Unlock()
 	held := c.restarts[addr] != nil
 	if ev.Peer.State.SessionState == bgp.BGP_FSM_ESTABLISHED {
-		c.scheduleResync(addr)
+		if !c.up[addr] {
+			c.up[addr] = true
+			c.logger.Info("session established", "peer", addr, "peer_asn", ev.Peer.State.PeerASN)
+			c.scheduleResync(addr)
+		}
 		return
+	}
+	if c.up[addr] {
+		delete(c.up, addr)
+		c.logger.Info("session down", "peer", addr, "peer_asn", ev.Peer.State.PeerASN,
+			"reason", disconnectText(ev.Peer.State.DisconnectReason, ev.Peer.State.DisconnectMessage))
 	}
 	if ev.Peer.State.AdminState != api.PeerState_ADMIN_STATE_PFX_CT {
 		// While held down for max prefix, keep that as the reason.
@@ -422,4 +438,25 @@ func (c *Component) onPeerEvent(ev *apiutil.WatchEventMessage_PeerEvent, _ time.
 			c.logger.Warn("re-enable session after max prefix", "peer", addr, "err", err)
 		}
 	})
+}
+
+// minLevel drops records below min; it quiets GoBGP's info logs.
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+// Enabled implements slog.Handler.
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+// WithAttrs implements slog.Handler.
+func (h minLevel) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return minLevel{Handler: h.Handler.WithAttrs(attrs), min: h.min}
+}
+
+// WithGroup implements slog.Handler.
+func (h minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{Handler: h.Handler.WithGroup(name), min: h.min}
 }
