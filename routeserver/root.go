@@ -185,10 +185,7 @@ func (c *Component) Stop(ctx context.Context) error {
 	if s == nil {
 		return nil
 	}
-	if err := s.StopBgp(ctx, &api.StopBgpRequest{}); err != nil {
-		c.logger.Warn("stop BGP", "err", err)
-	}
-	s.Stop()
+	s.Stop() // closes every session with a Cease
 	c.cancel()
 	return c.eg.Wait()
 }
@@ -388,6 +385,16 @@ func (c *Component) scheduleResync(addr netip.Addr) {
 	})
 }
 
+// sessionErrors are the reasons worth showing even for a session that
+// never came up: the member spoke BGP and something was wrong.
+var sessionErrors = map[api.PeerState_DisconnectReason]bool{
+	api.PeerState_DISCONNECT_REASON_NOTIFICATION_SENT:     true,
+	api.PeerState_DISCONNECT_REASON_NOTIFICATION_RECEIVED: true,
+	api.PeerState_DISCONNECT_REASON_INVALID_MSG:           true,
+	api.PeerState_DISCONNECT_REASON_BAD_PEER_AS:           true,
+	api.PeerState_DISCONNECT_REASON_HOLD_TIMER_EXPIRED:    true,
+}
+
 // onPeerEvent re-enables a session that GoBGP shut down for exceeding its
 // max-prefix limit, after max_prefix.restart_after.
 func (c *Component) onPeerEvent(ev *apiutil.WatchEventMessage_PeerEvent, _ time.Time) {
@@ -406,14 +413,17 @@ func (c *Component) onPeerEvent(ev *apiutil.WatchEventMessage_PeerEvent, _ time.
 		}
 		return
 	}
-	if c.up[addr] {
+	wasUp := c.up[addr]
+	if wasUp {
 		delete(c.up, addr)
 		c.logger.Info("session down", "peer", addr, "peer_asn", ev.Peer.State.PeerASN,
 			"reason", disconnectText(ev.Peer.State.DisconnectReason, ev.Peer.State.DisconnectMessage))
 	}
 	if ev.Peer.State.AdminState != api.PeerState_ADMIN_STATE_PFX_CT {
-		// While held down for max prefix, keep that as the reason.
-		if why := disconnectText(ev.Peer.State.DisconnectReason, ev.Peer.State.DisconnectMessage); why != "" && !held {
+		// While held down for max prefix, keep that as the reason; a
+		// member that never answers is not an error worth keeping.
+		why := disconnectText(ev.Peer.State.DisconnectReason, ev.Peer.State.DisconnectMessage)
+		if why != "" && !held && (wasUp || sessionErrors[ev.Peer.State.DisconnectReason]) {
 			c.lastErr[addr] = why
 		}
 		return
