@@ -36,8 +36,11 @@ func freePort(t *testing.T) uint16 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return uint16(ln.Addr().(*net.TCPAddr).Port)
+	port := uint16(ln.Addr().(*net.TCPAddr).Port)
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return port
 }
 
 // newTestAPI starts a real route server with one configured member (which
@@ -237,7 +240,7 @@ func TestStartStop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close() // the status code is all this test reads
 	if resp.StatusCode != 200 {
 		t.Errorf("healthz %d", resp.StatusCode)
 	}

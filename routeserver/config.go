@@ -100,10 +100,10 @@ func (c Configuration) Validate() error {
 	bad := func(key string, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("routeserver.%s: %s", key, fmt.Sprintf(format, args...)))
 	}
-	switch {
-	case c.ASN == 0:
+	switch c.ASN {
+	case 0:
 		bad("asn", "missing or 0; set the route server's AS number")
-	case c.ASN == 23456 || c.ASN == 65535 || c.ASN == 4294967295:
+	case 23456, 65535, 4294967295:
 		bad("asn", "%d is reserved", c.ASN)
 	}
 	if !c.RouterID.IsValid() {

@@ -42,7 +42,11 @@ func TestConvergenceWithSimulatedMembers(t *testing.T) {
 	if err := rs.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	defer rs.Stop(context.Background())
+	defer func() {
+		if err := rs.Stop(context.Background()); err != nil {
+			t.Error(err)
+		}
+	}()
 	var mu sync.Mutex
 	got := make([]map[netip.Prefix]bool, N)
 	var wg sync.WaitGroup
@@ -72,7 +76,10 @@ func TestConvergenceWithSimulatedMembers(t *testing.T) {
 			}
 			msgs, _ := speaker.EncodeUpdates(ps, speaker.Attributes{ASPath: []uint32{m.asn, 220000}, NextHop: m.addr4})
 			for _, msg := range msgs {
-				s.Send(msg)
+				if err := s.Send(msg); err != nil {
+					t.Errorf("member %s: %v", m.name, err)
+					return
+				}
 			}
 			<-ctx.Done()
 		}()

@@ -449,7 +449,7 @@ func TestRouteServerWithRealMembers(t *testing.T) {
 		if err != nil {
 			t.Fatalf("speaker E: %v", err)
 		}
-		defer sess.Close()
+		defer func() { _ = sess.Close() }() // Close always returns nil
 		msgs, err := speaker.EncodeUpdates([]netip.Prefix{pfx("16.235.0.0/24")}, speaker.Attributes{
 			ASPath: []uint32{memberE.asn}, NextHop: memberE.addr4})
 		if err != nil {
@@ -499,7 +499,7 @@ func TestRouteServerWithRealMembers(t *testing.T) {
 		sess, err := speaker.Dial(dctx, speaker.Config{LocalAddr: stranger, Remote: netip.AddrPortFrom(rs4, uint16(port)),
 			ASN: 23600, RouterID: stranger})
 		if err == nil {
-			sess.Close()
+			_ = sess.Close() // Close always returns nil
 			t.Fatal("a session from an address that is not in the members file came up")
 		}
 		if _, ok := x.neighbor(stranger.String()); ok {

@@ -2,6 +2,7 @@ package routeserver
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -46,7 +47,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	ns, err := m.c.Neighbors(ctx)
-	if err == ErrNotRunning {
+	if errors.Is(err, ErrNotRunning) {
 		return
 	}
 	if err != nil {

@@ -102,7 +102,7 @@ func (c client) do(method, path string, out any) int {
 	if err != nil {
 		return 0
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	body, _ := io.ReadAll(resp.Body)
 	if out != nil && len(body) > 0 {
 		if err := json.Unmarshal(body, out); err != nil {

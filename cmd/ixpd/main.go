@@ -47,10 +47,11 @@ commands:
   version                    print the version
 `
 
-// cli runs one subcommand and returns the exit code.
+// cli runs one subcommand and returns the exit code. Messages to stderr
+// are best effort: the exit code already tells the outcome.
 func cli(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		_, _ = fmt.Fprint(stderr, usage)
 		return 2
 	}
 	fs := flag.NewFlagSet("ixpd "+args[0], flag.ContinueOnError)
@@ -78,17 +79,15 @@ func cli(args []string, stdout, stderr io.Writer) int {
 		}
 		err = token(*name, stdout)
 	case "version", "-version", "--version":
-		fmt.Fprintln(stdout, "ixpd", buildVersion())
-		return 0
+		_, err = fmt.Fprintln(stdout, "ixpd", buildVersion())
 	case "help", "-h", "-help", "--help":
-		fmt.Fprint(stdout, usage)
-		return 0
+		_, err = fmt.Fprint(stdout, usage)
 	default:
-		fmt.Fprintf(stderr, "ixpd: unknown command %q\n%s", args[0], usage)
+		_, _ = fmt.Fprintf(stderr, "ixpd: unknown command %q\n%s", args[0], usage)
 		return 2
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "ixpd:", err)
+		_, _ = fmt.Fprintln(stderr, "ixpd:", err)
 		return 1
 	}
 	return 0
@@ -96,27 +95,31 @@ func cli(args []string, stdout, stderr io.Writer) int {
 
 // withProfiles runs fn under the CPU profiler and writes a heap profile
 // after it, when asked to.
-func withProfiles(cpu, mem string, fn func() error) error {
+func withProfiles(cpu, mem string, fn func() error) (err error) {
 	if cpu != "" {
-		f, err := os.Create(cpu)
-		if err != nil {
-			return fmt.Errorf("cpu profile: %w", err)
+		f, ferr := os.Create(cpu)
+		if ferr != nil {
+			return fmt.Errorf("cpu profile: %w", ferr)
 		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return fmt.Errorf("cpu profile: %w", err)
+		if perr := pprof.StartCPUProfile(f); perr != nil {
+			_ = f.Close() // the StartCPUProfile error is the one to report
+			return fmt.Errorf("cpu profile: %w", perr)
 		}
-		defer pprof.StopCPUProfile()
+		defer func() {
+			pprof.StopCPUProfile()
+			if cerr := f.Close(); cerr != nil {
+				err = errors.Join(err, fmt.Errorf("cpu profile: %w", cerr))
+			}
+		}()
 	}
-	err := fn()
+	err = fn()
 	if mem != "" {
 		f, ferr := os.Create(mem)
 		if ferr != nil {
 			return errors.Join(err, fmt.Errorf("heap profile: %w", ferr))
 		}
-		defer f.Close()
 		runtime.GC()
-		if werr := pprof.WriteHeapProfile(f); werr != nil {
+		if werr := errors.Join(pprof.WriteHeapProfile(f), f.Close()); werr != nil {
 			return errors.Join(err, fmt.Errorf("heap profile: %w", werr))
 		}
 	}
@@ -162,8 +165,8 @@ func check(path string, dump bool, out io.Writer) error {
 	if dump {
 		return dumpConfig(cfg, out)
 	}
-	fmt.Fprintf(out, "%s: ok (%d members, %d route-server sessions)\n", path, len(set.Members), len(set.Sessions()))
-	return nil
+	_, err = fmt.Fprintf(out, "%s: ok (%d members, %d route-server sessions)\n", path, len(set.Members), len(set.Sessions()))
+	return err
 }
 
 // dumpConfig writes the effective configuration as YAML.
@@ -186,7 +189,9 @@ func token(name string, out io.Writer) error {
 		return fmt.Errorf("token: %w", err)
 	}
 	tok := hex.EncodeToString(b)
-	fmt.Fprintf(out, "token: %s\n\nadd to the config file under api.tokens:\n  - {name: %s, sha256: %s}\n", tok, name, sha256hex(tok))
+	if _, err := fmt.Fprintf(out, "token: %s\n\nadd to the config file under api.tokens:\n  - {name: %s, sha256: %s}\n", tok, name, sha256hex(tok)); err != nil {
+		return fmt.Errorf("token: %w", err)
+	}
 	return nil
 }
 

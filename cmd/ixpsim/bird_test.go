@@ -133,7 +133,7 @@ func dialMember(t *testing.T, rs netip.AddrPort, i int, onUpdate func(a, w []net
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.Close() })
+	t.Cleanup(func() { _ = s.Close() }) // Close always returns nil
 	return s
 }
 

@@ -34,8 +34,10 @@ func main() {
 	}
 }
 
+// usage prints the command's help. Like the flag package's, it ignores
+// write errors.
 func usage(w io.Writer) {
-	fmt.Fprint(w, `usage: ixpsim <command> [flags]
+	_, _ = fmt.Fprint(w, `usage: ixpsim <command> [flags]
 
 commands:
   rs-bench   route-server convergence benchmark: simulated members against ixpd and BIRD 2

@@ -36,7 +36,7 @@ func startProcess(bin string, args []string, dir, logPath string) (*rsProcess, e
 	if err != nil {
 		return nil, err
 	}
-	defer logf.Close()
+	defer func() { _ = logf.Close() }() // the child holds its own descriptor
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = logf, logf
@@ -55,22 +55,23 @@ func startProcess(bin string, args []string, dir, logPath string) (*rsProcess, e
 func (p *rsProcess) pid() int { return p.cmd.Process.Pid }
 
 // stop sends SIGTERM to the process group, and SIGKILL if it has not
-// exited after five seconds.
+// exited after five seconds. The kills are best effort: the group may
+// already be gone (ESRCH), and stop waits on the process either way.
 func (p *rsProcess) stop() {
 	pgid := p.pid()
 	select {
 	case <-p.exited:
 	default:
-		syscall.Kill(-pgid, syscall.SIGTERM)
+		_ = syscall.Kill(-pgid, syscall.SIGTERM)
 		select {
 		case <-p.exited:
 		case <-time.After(5 * time.Second):
-			syscall.Kill(-pgid, syscall.SIGKILL)
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
 			<-p.exited
 		}
 	}
 	// Anything the route server left in its group goes too.
-	syscall.Kill(-pgid, syscall.SIGKILL)
+	_ = syscall.Kill(-pgid, syscall.SIGKILL)
 }
 
 // exitError describes how the process ended, with the end of its log.
@@ -79,7 +80,11 @@ func (p *rsProcess) exitError() error {
 	if len(tail) > 2000 {
 		tail = tail[len(tail)-2000:]
 	}
-	return fmt.Errorf("%s exited (%v); end of %s:\n%s", p.cmd.Path, p.waitErr, p.log, bytes.TrimSpace(tail))
+	status := p.waitErr
+	if status == nil { // a clean exit
+		status = errors.New("exit status 0")
+	}
+	return fmt.Errorf("%s exited (%w); end of %s:\n%s", p.cmd.Path, status, p.log, bytes.TrimSpace(tail))
 }
 
 // waitListening polls /proc/net/tcp until a socket listens on addr, the
@@ -113,7 +118,7 @@ func listening(addr netip.AddrPort) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	a := addr.Addr().As4()
 	want := fmt.Sprintf("%02X%02X%02X%02X:%04X", a[3], a[2], a[1], a[0], addr.Port())
 	any := fmt.Sprintf("00000000:%04X", addr.Port())
@@ -133,8 +138,11 @@ func freePort() (uint16, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer ln.Close()
-	return uint16(ln.Addr().(*net.TCPAddr).Port), nil
+	port := uint16(ln.Addr().(*net.TCPAddr).Port)
+	if err := ln.Close(); err != nil {
+		return 0, err
+	}
+	return port, nil
 }
 
 // procCPU returns the user+system CPU time of process pid.
@@ -182,17 +190,12 @@ func procHWM(pid int) (int64, error) {
 }
 
 // selfCPU returns this process's user+system CPU time.
-func selfCPU() time.Duration {
+func selfCPU() (time.Duration, error) {
 	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// selfMaxRSS returns this process's peak resident set size in bytes.
-func selfMaxRSS() int64 {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return ru.Maxrss * 1024
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, fmt.Errorf("getrusage: %w", err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
 }
 
 // runOutput runs a short command and returns its combined output.

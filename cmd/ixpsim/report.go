@@ -126,40 +126,51 @@ func (rep *report) writeJSON(w io.Writer) error {
 
 const mib = 1 << 20
 
-func (rep *report) writeTable(w io.Writer) {
-	fmt.Fprintf(w, "rs-bench: %d members × %d IPv4 prefixes, each member must hold %d; %d run(s), median of converged runs\n",
+// writeTable writes the report as a table and returns the first write
+// error.
+func (rep *report) writeTable(w io.Writer) error {
+	var err error
+	printf := func(to io.Writer, format string, args ...any) {
+		if err == nil {
+			_, err = fmt.Fprintf(to, format, args...)
+		}
+	}
+	printf(w, "rs-bench: %d members × %d IPv4 prefixes, each member must hold %d; %d run(s), median of converged runs\n",
 		rep.Members, rep.Prefixes, rep.HeldTarget, rep.Runs)
-	fmt.Fprintf(w, "machine: %d CPUs, %.1f GiB; %s; BIRD tables: %s\n\n",
+	printf(w, "machine: %d CPUs, %.1f GiB; %s; BIRD tables: %s\n\n",
 		rep.Machine.CPUs, float64(rep.Machine.MemoryBytes)/(1<<30), rep.Machine.BIRD, rep.BIRDTables)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "target\tconverged\twall s\tRS CPU s\tRS peak RSS MiB\tbench CPU s\t")
+	printf(tw, "target\tconverged\twall s\tRS CPU s\tRS peak RSS MiB\tbench CPU s\t\n")
 	for _, s := range rep.Summary {
 		switch {
 		case s.Skipped != "":
-			fmt.Fprintf(tw, "%s\tnot run\t-\t-\t-\t-\t\n", s.Target)
+			printf(tw, "%s\tnot run\t-\t-\t-\t-\t\n", s.Target)
 		case s.Converged == 0:
 			f := s.Failure
-			fmt.Fprintf(tw, "%s\tno\t-\t%.1f\t%.1f\t%.1f\t\n", s.Target, f.RSCPUSeconds, float64(f.RSPeakRSSBytes)/mib, f.BenchCPUSeconds)
+			printf(tw, "%s\tno\t-\t%.1f\t%.1f\t%.1f\t\n", s.Target, f.RSCPUSeconds, float64(f.RSPeakRSSBytes)/mib, f.BenchCPUSeconds)
 		default:
-			fmt.Fprintf(tw, "%s\t%d/%d\t%.2f\t%.2f\t%.1f\t%.2f\t\n", s.Target, s.Converged, s.Runs,
+			printf(tw, "%s\t%d/%d\t%.2f\t%.2f\t%.1f\t%.2f\t\n", s.Target, s.Converged, s.Runs,
 				s.WallSeconds, s.RSCPU, float64(s.RSPeakRSS)/mib, s.BenchCPU)
 		}
 	}
 	if rep.Ratio != nil {
-		fmt.Fprintf(tw, "ixpd/bird\t\t%.2f\t%.2f\t%.2f\t%.2f\t\n", rep.Ratio["wall"], rep.Ratio["rs_cpu"], rep.Ratio["rs_rss"], rep.Ratio["bench_cpu"])
+		printf(tw, "ixpd/bird\t\t%.2f\t%.2f\t%.2f\t%.2f\t\n", rep.Ratio["wall"], rep.Ratio["rs_cpu"], rep.Ratio["rs_rss"], rep.Ratio["bench_cpu"])
 	}
-	tw.Flush()
+	if err == nil {
+		err = tw.Flush()
+	}
 	for _, s := range rep.Summary {
 		if s.Skipped != "" {
-			fmt.Fprintf(w, "\n%s not run: %s\n", s.Target, s.Skipped)
+			printf(w, "\n%s not run: %s\n", s.Target, s.Skipped)
 		}
 		if f := s.Failure; f != nil {
-			fmt.Fprintf(w, "\n%s run %d did not converge: %s\n  sessions up %d/%d, members complete %d/%d, prefixes held min %d / median %d of %d\n",
+			printf(w, "\n%s run %d did not converge: %s\n  sessions up %d/%d, members complete %d/%d, prefixes held min %d / median %d of %d\n",
 				s.Target, f.Run, f.Error, f.SessionsUp, rep.Members, f.MembersComplete, rep.Members, f.HeldMin, f.HeldMedian, f.HeldTarget)
-			fmt.Fprintln(w, "  (CPU and RSS in the table for a target that did not converge are at the moment it gave up)")
+			printf(w, "  (CPU and RSS in the table for a target that did not converge are at the moment it gave up)\n")
 		}
 	}
 	if rep.Ratio == nil {
-		fmt.Fprintln(w, "\nixpd/bird ratio: needs a converged run of both")
+		printf(w, "\nixpd/bird ratio: needs a converged run of both\n")
 	}
+	return err
 }

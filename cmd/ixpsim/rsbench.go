@@ -46,7 +46,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchOptions, error) {
 	fs := flag.NewFlagSet("rs-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprint(stderr, `usage: ixpsim rs-bench [flags]
+		_, _ = fmt.Fprint(stderr, `usage: ixpsim rs-bench [flags]
 
 Brings up simulated members on 127.0.0.10 and up, each announcing its own
 /24s, against each route server in -targets in turn, and measures the time
@@ -271,7 +271,7 @@ func (r *runState) runMember(ctx context.Context, m *member, rs netip.AddrPort, 
 		}
 		return
 	}
-	defer s.Close()
+	defer func() { _ = s.Close() }() // Close always returns nil
 	now := time.Now().UnixNano()
 	r.firstUp.CompareAndSwap(0, now)
 	if r.up.Add(1) == int64(r.n) {
@@ -349,7 +349,9 @@ func runOnce(ctx context.Context, t target, o *benchOptions, members []*member, 
 	if o.keep {
 		res.Dir = dir
 	} else {
-		defer os.RemoveAll(dir)
+		// Best effort: a temporary directory left behind does not change
+		// the result.
+		defer func() { _ = os.RemoveAll(dir) }()
 	}
 	port, err := freePort()
 	if err != nil {
@@ -373,7 +375,10 @@ func runOnce(ctx context.Context, t target, o *benchOptions, members []*member, 
 		cancel()
 		wg.Wait()
 	}()
-	cpu0 := selfCPU()
+	cpu0, err := selfCPU()
+	if err != nil {
+		return res, err
+	}
 	start := time.Now()
 	sem := make(chan struct{}, o.dialConcurrency)
 	for _, m := range members {
@@ -383,7 +388,9 @@ func runOnce(ctx context.Context, t target, o *benchOptions, members []*member, 
 	tick := time.NewTicker(5 * time.Second)
 	defer tick.Stop()
 	measure := func() {
-		res.BenchCPUSeconds = (selfCPU() - cpu0).Seconds()
+		if cpu, err := selfCPU(); err == nil {
+			res.BenchCPUSeconds = (cpu - cpu0).Seconds()
+		}
 		if cpu, err := procCPU(proc.pid()); err == nil {
 			res.RSCPUSeconds = cpu.Seconds()
 		}
@@ -422,14 +429,20 @@ func runOnce(ctx context.Context, t target, o *benchOptions, members []*member, 
 			return res, ctx.Err()
 		case <-tick.C:
 			lo, med := r.heldStats()
-			fmt.Fprintf(progress, "  %s run %d: %s: %d/%d sessions up, %d/%d members complete, held min %d median %d of %d\n",
+			progressf(progress, "  %s run %d: %s: %d/%d sessions up, %d/%d members complete, held min %d median %d of %d\n",
 				t.name(), runNo, time.Since(start).Round(time.Second), r.up.Load(), r.n, r.complete.Load(), r.n, lo, med, r.target)
 		}
 	}
 }
 
+// progressf writes a progress line to w. Progress is best effort: a
+// failed write must not stop the bench, whose results go to stdout.
+func progressf(w io.Writer, format string, args ...any) {
+	_, _ = fmt.Fprintf(w, format, args...)
+}
+
 // rsBench is the rs-bench subcommand.
-func rsBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func rsBench(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	o, err := parseBenchFlags(args, stderr)
 	if err != nil {
 		return err
@@ -445,17 +458,22 @@ func rsBench(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 
 	if o.cpuProfile != "" {
-		f, err := os.Create(o.cpuProfile)
-		if err != nil {
-			return err
+		f, ferr := os.Create(o.cpuProfile)
+		if ferr != nil {
+			return ferr
 		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
+		if perr := pprof.StartCPUProfile(f); perr != nil {
+			_ = f.Close() // the StartCPUProfile error is the one to report
+			return perr
 		}
-		defer pprof.StopCPUProfile()
+		defer func() {
+			pprof.StopCPUProfile()
+			if cerr := f.Close(); cerr != nil {
+				err = errors.Join(err, fmt.Errorf("cpu profile: %w", cerr))
+			}
+		}()
 	}
-	fmt.Fprintf(stderr, "ixpsim rs-bench: encoding %d members × %d prefixes\n", o.members, o.prefixes)
+	progressf(stderr, "ixpsim rs-bench: encoding %d members × %d prefixes\n", o.members, o.prefixes)
 	members := make([]*member, o.members)
 	for i := range members {
 		msgs, err := encodeMember(i, o.prefixes)
@@ -472,22 +490,22 @@ func rsBench(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			if _, ok := skipped[t.name()]; ok {
 				continue
 			}
-			fmt.Fprintf(stderr, "ixpsim rs-bench: %s, run %d of %d\n", t.name(), run, o.runs)
+			progressf(stderr, "ixpsim rs-bench: %s, run %d of %d\n", t.name(), run, o.runs)
 			res, err := runOnce(ctx, t, o, members, run, stderr)
 			if ctx.Err() != nil {
 				return fmt.Errorf("%s run %d: %w", t.name(), run, ctx.Err())
 			}
 			if errors.Is(err, errNoBinary) {
 				skipped[t.name()] = err.Error()
-				fmt.Fprintf(stderr, "ixpsim rs-bench: skipping %s: %v\n", t.name(), err)
+				progressf(stderr, "ixpsim rs-bench: skipping %s: %v\n", t.name(), err)
 				continue
 			}
 			if err != nil {
 				res.Error = err.Error()
-				fmt.Fprintf(stderr, "ixpsim rs-bench: %s run %d: %v\n", t.name(), run, err)
+				progressf(stderr, "ixpsim rs-bench: %s run %d: %v\n", t.name(), run, err)
 			}
 			if res.Dir != "" {
-				fmt.Fprintf(stderr, "ixpsim rs-bench: %s run %d kept in %s\n", t.name(), run, res.Dir)
+				progressf(stderr, "ixpsim rs-bench: %s run %d kept in %s\n", t.name(), run, res.Dir)
 			}
 			results[t.name()] = append(results[t.name()], res)
 		}
@@ -497,6 +515,5 @@ func rsBench(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if o.json {
 		return rep.writeJSON(stdout)
 	}
-	rep.writeTable(stdout)
-	return nil
+	return rep.writeTable(stdout)
 }

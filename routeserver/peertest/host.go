@@ -79,7 +79,7 @@ func bindable(port int, addrs []netip.Addr) error {
 	var ls []net.Listener
 	defer func() {
 		for _, l := range ls {
-			l.Close()
+			_ = l.Close() // the listeners only tested the port
 		}
 	}()
 	for _, a := range addrs {

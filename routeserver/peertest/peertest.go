@@ -182,6 +182,15 @@ type process struct {
 	err  error         // the result of Wait, set before done is closed
 }
 
+// exitStatus is how the process ended, as an error to wrap: the result of Wait, or "exit status 0" for a clean
+// exit. Call it only once done is closed.
+func (p *process) exitStatus() error {
+	if p.err == nil {
+		return errors.New("exit status 0")
+	}
+	return p.err
+}
+
 // start runs the daemon and waits until its control socket answers and it announces its routes.
 func (r *Router) start(ctx context.Context) error {
 	if err := os.Remove(r.d.socketPath()); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -200,7 +209,7 @@ func (r *Router) start(ctx context.Context) error {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	err = cmd.Start()
-	logf.Close() // the child holds its own descriptor
+	_ = logf.Close() // the child holds its own descriptor
 	if err != nil {
 		return fmt.Errorf("member %s: start %s: %w", r.member.Name, r.d.kind(), err)
 	}
@@ -235,7 +244,7 @@ func (r *Router) poll(ctx context.Context, check func(context.Context) error) er
 	}
 	err := pollUntil(ctx, p.done, check)
 	if errors.Is(err, ErrExited) {
-		return fmt.Errorf("%w: %v", err, p.err)
+		return fmt.Errorf("%w: %w", err, p.exitStatus())
 	}
 	return err
 }
@@ -287,7 +296,7 @@ func (r *Router) stop() error {
 		if r.life.Err() != nil {
 			return nil // killed because the context given to Start ended, as documented
 		}
-		return fmt.Errorf("member %s: %w before Stop: %v", r.member.Name, ErrExited, p.err)
+		return fmt.Errorf("member %s: %w before Stop: %w", r.member.Name, ErrExited, p.exitStatus())
 	default:
 	}
 	_ = syscall.Kill(-pid, syscall.SIGTERM) // the group may already be gone: then done is closed below
@@ -407,7 +416,7 @@ func (r *Router) LogTail() string {
 	if err != nil {
 		return fmt.Sprintf("(no log: %v)", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	var lines []string
 	s := bufio.NewScanner(f)
 	for s.Scan() {
@@ -541,8 +550,8 @@ func (m Member) wirePath(r Route) []uint32 {
 // sortRoutes orders routes by prefix, IPv4 first, and their communities numerically.
 func sortRoutes(routes []Route) {
 	for i := range routes {
-		sortCommunities(routes[i].Communities, parseCommunity)
-		sortCommunities(routes[i].LargeCommunities, parseLargeCommunity)
+		sortCommunities(routes[i].Communities, parseCommunity, community.compare)
+		sortCommunities(routes[i].LargeCommunities, parseLargeCommunity, largeCommunity.compare)
 	}
 	slices.SortFunc(routes, func(a, b Route) int { return comparePrefix(a.Prefix, b.Prefix) })
 }
@@ -561,13 +570,14 @@ func comparePrefix(a, b netip.Prefix) int {
 	return cmp.Or(a.Addr().Compare(b.Addr()), cmp.Compare(a.Bits(), b.Bits()))
 }
 
-func sortCommunities[T interface{ compare(T) int }](cs []string, parse func(string) (T, error)) {
+// sortCommunities sorts cs by compare on their parsed values; a pair that does not parse compares as text.
+func sortCommunities[T any](cs []string, parse func(string) (T, error), compare func(a, b T) int) {
 	slices.SortFunc(cs, func(a, b string) int {
 		ca, erra := parse(a)
 		cb, errb := parse(b)
 		if erra != nil || errb != nil {
 			return strings.Compare(a, b)
 		}
-		return ca.compare(cb)
+		return compare(ca, cb)
 	})
 }

@@ -104,7 +104,7 @@ template bgp mbr {
 type routeServer struct {
 	conf, sock, log string
 	cmd             *exec.Cmd
-	exited          chan error
+	exited          chan struct{} // closed when BIRD has exited
 }
 
 // start runs BIRD and waits until its control socket answers.
@@ -118,15 +118,18 @@ func (rs *routeServer) start(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer logf.Close()
+	defer func() { _ = logf.Close() }() // the child holds its own descriptor
 	rs.cmd = exec.Command(birdBin, "-f", "-c", rs.conf, "-s", rs.sock, "-P", rs.sock+".pid")
 	rs.cmd.Stdout, rs.cmd.Stderr = logf, logf
 	rs.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := rs.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	rs.exited = make(chan error, 1)
-	go func() { rs.exited <- rs.cmd.Wait() }()
+	rs.exited = make(chan struct{})
+	go func() {
+		_ = rs.cmd.Wait() // BIRD ends by the signal stop sends: its exit status tells nothing
+		close(rs.exited)
+	}()
 	birdc, err := lookPath("birdc")
 	if err != nil {
 		t.Fatal(err)
@@ -373,8 +376,12 @@ func TestRouteServerMembers(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), waitTimeout)
 			err := pollUntil(ctx, nil, func(ctx context.Context) error {
 				for _, r := range []*Router{r1, r2, r3} {
-					if v4, v6, err := r.Established(ctx); err != nil || v4 || v6 {
-						return fmt.Errorf("%s: established %v %v %v", r.member.Name, v4, v6, err)
+					v4, v6, err := r.Established(ctx)
+					if err != nil {
+						return fmt.Errorf("%s: %w", r.member.Name, err)
+					}
+					if v4 || v6 {
+						return fmt.Errorf("%s: still established (IPv4 %v, IPv6 %v)", r.member.Name, v4, v6)
 					}
 				}
 				return nil

@@ -1,6 +1,7 @@
 package speaker
 
 import (
+	"errors"
 	"math"
 	"time"
 
@@ -34,7 +35,8 @@ func (s *Session) checkOpen(body []byte) *NotificationError {
 	h := bgp.BGPHeader{Len: uint16(bgp.BGP_HEADER_LENGTH + len(body)), Type: bgp.BGP_MSG_OPEN}
 	msg, err := bgp.ParseBGPBody(&h, body)
 	if err != nil {
-		if me, ok := err.(*bgp.MessageError); ok {
+		var me *bgp.MessageError
+		if errors.As(err, &me) {
 			return &NotificationError{Code: me.TypeCode, Subcode: me.SubTypeCode, Sent: true}
 		}
 		return &NotificationError{Code: bgp.BGP_ERROR_OPEN_MESSAGE_ERROR, Sent: true}

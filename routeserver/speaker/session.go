@@ -84,7 +84,7 @@ func Accept(ctx context.Context, conn net.Conn, cfg Config) (*Session, error) {
 		}
 	}
 	if err := cfg.validate(); err != nil {
-		conn.Close()
+		_ = conn.Close() // the configuration error is the one to report
 		return nil, fmt.Errorf("accept %s: %w", conn.RemoteAddr(), err)
 	}
 	s, err := handshake(ctx, conn, cfg)
@@ -106,13 +106,17 @@ func handshake(ctx context.Context, conn net.Conn, cfg Config) (_ *Session, err 
 	}
 	defer func() {
 		if err != nil {
-			conn.Close()
+			_ = conn.Close() // err is the one to report
 		}
 	}()
 	if dl, ok := ctx.Deadline(); ok {
-		conn.SetDeadline(dl)
+		if err := conn.SetDeadline(dl); err != nil {
+			return nil, fmt.Errorf("set handshake deadline: %w", err)
+		}
 	}
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	// A deadline in the past unblocks the handshake's reads and writes; it
+	// fails only on a closed conn, whose reads and writes fail anyway.
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	ctxErr := func(err error) error {
 		if ctx.Err() != nil {
@@ -161,7 +165,9 @@ func handshake(ctx context.Context, conn net.Conn, cfg Config) (_ *Session, err 
 	if !stop() {
 		return nil, ctx.Err()
 	}
-	conn.SetDeadline(time.Time{})
+	if err := conn.SetDeadline(time.Time{}); err != nil {
+		return nil, fmt.Errorf("clear handshake deadline: %w", err)
+	}
 
 	s.wg.Add(1)
 	go s.readLoop()
@@ -177,10 +183,11 @@ func handshake(ctx context.Context, conn net.Conn, cfg Config) (_ *Session, err 
 }
 
 // reject sends a NOTIFICATION during the handshake and returns it as the
-// error.
+// error. Sending is best effort: handshake closes the connection after it
+// either way.
 func (s *Session) reject(code, subcode uint8) error {
-	s.conn.SetWriteDeadline(time.Now().Add(time.Second))
-	s.conn.Write(notification(code, subcode, nil))
+	_ = s.conn.SetWriteDeadline(time.Now().Add(time.Second))
+	_, _ = s.conn.Write(notification(code, subcode, nil))
 	return &NotificationError{Code: code, Subcode: subcode, Sent: true}
 }
 
@@ -231,7 +238,10 @@ func (s *Session) readLoop() {
 			// so it moves at most every hold/8: the hold timer fires
 			// between 7/8 and all of the hold time after the last message.
 			if now := time.Now(); now.Sub(lastDeadline) > s.hold/8 {
-				s.conn.SetReadDeadline(now.Add(s.hold))
+				if err := s.conn.SetReadDeadline(now.Add(s.hold)); err != nil {
+					s.terminate(fmt.Errorf("set hold timer: %w", err), nil)
+					return
+				}
 				lastDeadline = now
 			}
 		}
@@ -313,7 +323,9 @@ func (s *Session) write(b []byte) error {
 }
 
 // terminate ends the session once: it records err, sends notif when not
-// nil (waiting at most a second) and closes the connection.
+// nil (waiting at most a second) and closes the connection. Sending and
+// closing are best effort: the session has ended with err whatever they
+// return.
 func (s *Session) terminate(err error, notif []byte) {
 	s.endOnce.Do(func() {
 		s.mu.Lock()
@@ -322,10 +334,10 @@ func (s *Session) terminate(err error, notif []byte) {
 		close(s.ended)
 		if notif != nil {
 			// The deadline also unblocks a Send stuck on a full socket.
-			s.conn.SetWriteDeadline(time.Now().Add(time.Second))
-			s.write(notif)
+			_ = s.conn.SetWriteDeadline(time.Now().Add(time.Second))
+			_ = s.write(notif)
 		}
-		s.conn.Close()
+		_ = s.conn.Close()
 	})
 }
 
@@ -352,7 +364,8 @@ func (s *Session) Send(msg []byte) error {
 
 // Close sends a Cease (administrative shutdown) NOTIFICATION and closes the
 // connection. The session's goroutines return soon after; Done is closed
-// when they have. Close on an ended session does nothing.
+// when they have. Close on an ended session does nothing. It always returns
+// nil: why the session ended is in Err.
 func (s *Session) Close() error {
 	s.terminate(ErrClosed, notification(bgp.BGP_ERROR_CEASE, bgp.BGP_ERROR_SUB_ADMINISTRATIVE_SHUTDOWN, nil))
 	return nil

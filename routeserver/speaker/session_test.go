@@ -3,6 +3,7 @@ package speaker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"slices"
@@ -20,11 +21,13 @@ type pair struct {
 	dialer, acceptor *Session
 }
 
-func baseConfig(asn uint32, addr string) Config {
+// baseConfig is a speaker with AS asn on 127.0.0.1 for both families.
+func baseConfig(asn uint32) Config {
+	lo := netip.MustParseAddr("127.0.0.1")
 	return Config{
-		LocalAddr: netip.MustParseAddr(addr),
+		LocalAddr: lo,
 		ASN:       asn,
-		RouterID:  netip.MustParseAddr(addr),
+		RouterID:  lo,
 		Families:  []Family{IPv4Unicast, IPv6Unicast},
 	}
 }
@@ -37,7 +40,7 @@ func connect(t *testing.T, dcfg, acfg Config) pair {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	defer func() { _ = ln.Close() }()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
@@ -62,8 +65,8 @@ func connect(t *testing.T, dcfg, acfg Config) pair {
 		t.Fatalf("dial: %v; accept: %v", derr, a.err)
 	}
 	t.Cleanup(func() {
-		d.Close()
-		a.s.Close()
+		_ = d.Close() // Close always returns nil
+		_ = a.s.Close()
 		<-d.Done()
 		<-a.s.Done()
 	})
@@ -151,8 +154,8 @@ func v6Prefixes(n int) []netip.Prefix {
 
 func TestSessionRoundTrip(t *testing.T) {
 	recv := newCollector()
-	dcfg := baseConfig(4200000001, "127.0.0.1")
-	acfg := baseConfig(210001, "127.0.0.1")
+	dcfg := baseConfig(4200000001)
+	acfg := baseConfig(210001)
 	acfg.PeerASN = dcfg.ASN
 	acfg.OnUpdate = recv.onUpdate(t)
 	p := connect(t, dcfg, acfg)
@@ -252,7 +255,7 @@ func TestSessionRoundTrip(t *testing.T) {
 }
 
 func TestCloseSendsCease(t *testing.T) {
-	p := connect(t, baseConfig(210001, "127.0.0.1"), baseConfig(64512, "127.0.0.1"))
+	p := connect(t, baseConfig(210001), baseConfig(64512))
 	if err := p.acceptor.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +281,7 @@ func TestCloseSendsCease(t *testing.T) {
 }
 
 func TestMalformedUpdateEndsSession(t *testing.T) {
-	p := connect(t, baseConfig(210001, "127.0.0.1"), baseConfig(64512, "127.0.0.1"))
+	p := connect(t, baseConfig(210001), baseConfig(64512))
 	msgs, err := EncodeUpdates(v4Prefixes(2), Attributes{ASPath: []uint32{210001}, NextHop: netip.MustParseAddr("127.0.0.1")})
 	if err != nil {
 		t.Fatal(err)
@@ -313,8 +316,8 @@ func TestBadPeerAS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	acfg := baseConfig(64512, "127.0.0.1")
+	defer func() { _ = ln.Close() }()
+	acfg := baseConfig(64512)
 	acfg.PeerASN = 210002
 	accepted := make(chan error, 1)
 	go func() {
@@ -324,7 +327,7 @@ func TestBadPeerAS(t *testing.T) {
 		}
 		accepted <- err
 	}()
-	dcfg := baseConfig(210001, "127.0.0.1")
+	dcfg := baseConfig(210001)
 	dcfg.Remote = netip.MustParseAddrPort(ln.Addr().String())
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -339,9 +342,9 @@ func TestBadPeerAS(t *testing.T) {
 }
 
 func TestKeepalivesHoldSession(t *testing.T) {
-	dcfg := baseConfig(210001, "127.0.0.1")
+	dcfg := baseConfig(210001)
 	dcfg.HoldTime = 3 * time.Second
-	acfg := baseConfig(64512, "127.0.0.1")
+	acfg := baseConfig(64512)
 	acfg.HoldTime = 30 * time.Second
 	p := connect(t, dcfg, acfg)
 	for _, s := range []*Session{p.dialer, p.acceptor} {
@@ -365,32 +368,40 @@ func TestHoldTimerExpires(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	defer func() { _ = ln.Close() }()
 	// A peer that completes the handshake and then falls silent.
-	peerCfg := baseConfig(64512, "127.0.0.1")
+	peerCfg := baseConfig(64512)
 	peerCfg.HoldTime = 3 * time.Second
-	got := make(chan []byte, 1)
+	type peerResult struct {
+		wire []byte // all the peer read
+		err  error
+	}
+	got := make(chan peerResult, 1)
 	go func() {
 		conn, err := ln.Accept()
 		if err != nil {
 			return
 		}
-		defer conn.Close()
+		defer func() { _ = conn.Close() }()
 		open, _ := openMessage(&peerCfg)
-		conn.Write(open)
-		conn.Write(keepaliveMsg)
+		for _, msg := range [][]byte{open, keepaliveMsg} {
+			if _, err := conn.Write(msg); err != nil {
+				got <- peerResult{err: fmt.Errorf("silent peer: %w", err)}
+				return
+			}
+		}
 		var all []byte
 		buf := make([]byte, 4096)
 		for {
 			n, err := conn.Read(buf)
 			all = append(all, buf[:n]...)
 			if err != nil {
-				got <- all
+				got <- peerResult{wire: all}
 				return
 			}
 		}
 	}()
-	cfg := baseConfig(210001, "127.0.0.1")
+	cfg := baseConfig(210001)
 	cfg.HoldTime = 3 * time.Second
 	cfg.Remote = netip.MustParseAddrPort(ln.Addr().String())
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -399,7 +410,7 @@ func TestHoldTimerExpires(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	defer func() { _ = s.Close() }() // Close always returns nil
 	select {
 	case <-s.Done():
 	case <-time.After(10 * time.Second):
@@ -410,7 +421,11 @@ func TestHoldTimerExpires(t *testing.T) {
 		t.Errorf("error (-got +want):\n%s", diff)
 	}
 	// The silent peer saw our OPEN, KEEPALIVEs and then the NOTIFICATION.
-	wire := <-got
+	peer := <-got
+	if peer.err != nil {
+		t.Fatal(peer.err)
+	}
+	wire := peer.wire
 	var last *bgp.BGPMessage
 	for len(wire) >= bgp.BGP_HEADER_LENGTH {
 		n := int(wire[16])<<8 | int(wire[17])
@@ -434,11 +449,11 @@ func TestConfigValidate(t *testing.T) {
 		cfg  Config
 		ok   bool
 	}{
-		{name: "ok", cfg: baseConfig(1, "127.0.0.1"), ok: true},
-		{name: "asn 0", cfg: baseConfig(0, "127.0.0.1")},
+		{name: "ok", cfg: baseConfig(1), ok: true},
+		{name: "asn 0", cfg: baseConfig(0)},
 		{name: "ipv6 router id", cfg: Config{LocalAddr: netip.MustParseAddr("::1"), ASN: 1, RouterID: netip.MustParseAddr("::1")}},
-		{name: "hold time 2s", cfg: func() Config { c := baseConfig(1, "127.0.0.1"); c.HoldTime = 2 * time.Second; return c }()},
-		{name: "hold time 0", cfg: func() Config { c := baseConfig(1, "127.0.0.1"); c.HoldTime = -1; return c }(), ok: true},
+		{name: "hold time 2s", cfg: func() Config { c := baseConfig(1); c.HoldTime = 2 * time.Second; return c }()},
+		{name: "hold time 0", cfg: func() Config { c := baseConfig(1); c.HoldTime = -1; return c }(), ok: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
