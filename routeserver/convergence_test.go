@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -22,7 +23,7 @@ import (
 // just coming up: every member must still end up with every other
 // member's routes.
 func TestConvergenceWithSimulatedMembers(t *testing.T) {
-	if testing.Short() {
+	if testing.Short() && os.Getenv("CI") != "true" {
 		t.Skip("integration test; -short")
 	}
 	ctx := t.Context()
@@ -84,7 +85,7 @@ func TestConvergenceWithSimulatedMembers(t *testing.T) {
 			<-ctx.Done()
 		}()
 	}
-	waitFor(t, 60*time.Second, "every member holds every other member's routes", func() (bool, string) {
+	peertest.WaitFor(t, 60*time.Second, "every member holds every other member's routes", func() (bool, string) {
 		mu.Lock()
 		defer mu.Unlock()
 		var held []int

@@ -38,19 +38,6 @@ var (
 	}
 )
 
-func requireIntegration(t *testing.T) {
-	t.Helper()
-	if testing.Short() && os.Getenv("CI") != "true" {
-		t.Skip("integration test; -short")
-	}
-	if err := peertest.Available(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true and the real peers are missing: %v", err)
-		}
-		t.Skip(err)
-	}
-}
-
 // member is one member of the test exchange: its entry in the members file
 // and what it announces.
 type member struct {
@@ -121,24 +108,6 @@ func parseMembers(t *testing.T, ms []member) *members.Set {
 func pfx(s string) netip.Prefix { return netip.MustParsePrefix(s) }
 func addr(s string) netip.Addr  { return netip.MustParseAddr(s) }
 
-// waitFor polls cond until it holds or the deadline passes; the failure
-// message shows cond's last explanation.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var why string
-	for {
-		var ok bool
-		if ok, why = cond(); ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s: %s", what, timeout, why)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
 // exchange is a running route server with its members.
 type exchange struct {
 	t       *testing.T
@@ -164,7 +133,7 @@ func (x *exchange) neighbor(id string) (routeserver.Neighbor, bool) {
 func (x *exchange) waitReceived(t *testing.T, name string, want []peertest.Route) {
 	t.Helper()
 	r := x.routers[name]
-	waitFor(t, 60*time.Second, name+" receives the expected routes", func() (bool, string) {
+	peertest.WaitFor(t, 60*time.Second, name+" receives the expected routes", func() (bool, string) {
 		got, err := r.Received(context.Background())
 		if err != nil {
 			return false, err.Error()
@@ -286,23 +255,13 @@ func expected(to member, others ...member) []peertest.Route {
 	for _, r := range best {
 		out = append(out, r)
 	}
-	slices.SortFunc(out, func(a, b peertest.Route) int {
-		if a.Prefix.Addr().Is4() != b.Prefix.Addr().Is4() {
-			if a.Prefix.Addr().Is4() {
-				return -1
-			}
-			return 1
-		}
-		if c := a.Prefix.Addr().Compare(b.Prefix.Addr()); c != 0 {
-			return c
-		}
-		return a.Prefix.Bits() - b.Prefix.Bits()
-	})
+	peertest.SortRoutes(out)
+
 	return out
 }
 
 func TestRouteServerWithRealMembers(t *testing.T) {
-	requireIntegration(t)
+	peertest.Require(t)
 	ctx := t.Context()
 	for _, a := range []netip.Addr{rs6, memberA.addr6, memberB.addr6, memberD.addr6} {
 		if err := peertest.EnsureLoopbackAddr(a); err != nil {
@@ -383,7 +342,7 @@ func TestRouteServerWithRealMembers(t *testing.T) {
 
 	t.Run("filtered routes show with their reasons", func(t *testing.T) {
 		var got map[netip.Prefix][]uint32
-		waitFor(t, 30*time.Second, "A's filtered routes", func() (bool, string) {
+		peertest.WaitFor(t, 30*time.Second, "A's filtered routes", func() (bool, string) {
 			rs, err := rs.Routes(ctx, "127.0.0.2", routeserver.Filtered)
 			if err != nil {
 				return false, err.Error()
@@ -461,7 +420,7 @@ func TestRouteServerWithRealMembers(t *testing.T) {
 			}
 		}
 		withE := append(expected(memberB, members4...), sent(memberE, peertest.Route{Prefix: pfx("16.235.0.0/24")}))
-		sortByPrefix(withE)
+		peertest.SortRoutes(withE)
 		x.waitReceived(t, "b", withE)
 
 		// An UPDATE whose withdrawn-routes length runs past its end.
@@ -527,14 +486,14 @@ func TestRouteServerWithRealMembers(t *testing.T) {
 		if err := c.SetRoutes(ctx, over); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 30*time.Second, "C held down for max prefix", func() (bool, string) {
+		peertest.WaitFor(t, 30*time.Second, "C held down for max prefix", func() (bool, string) {
 			n, _ := x.neighbor("127.0.0.4")
 			return n.State == "max_prefix", "state " + n.State
 		})
 		if n, _ := x.neighbor("127.0.0.4"); !strings.Contains(n.LastError, "maximum number of prefixes (4) exceeded") {
 			t.Errorf("C's last error %q, want the Cease the route server sent", n.LastError)
 		}
-		waitFor(t, 10*time.Second, "C's BIRD logs the Cease", func() (bool, string) {
+		peertest.WaitFor(t, 10*time.Second, "C's BIRD logs the Cease", func() (bool, string) {
 			tail := c.LogTail()
 			return strings.Contains(tail, "Maximum number of prefixes reached"), tail
 		})
@@ -576,7 +535,7 @@ func TestRouteServerWithRealMembers(t *testing.T) {
 		live := []member{memberA, memberB, memberC, memberF}
 		x.waitReceived(t, "f", expected(memberF, live...))
 		x.waitReceived(t, "b", expected(memberB, live...))
-		waitFor(t, 30*time.Second, "D's sessions closed", func() (bool, string) {
+		peertest.WaitFor(t, 30*time.Second, "D's sessions closed", func() (bool, string) {
 			v4, v6, err := x.routers["d"].Established(ctx)
 			return err == nil && !v4 && !v6, fmt.Sprintf("v4 %v v6 %v err %v", v4, v6, err)
 		})
@@ -594,19 +553,4 @@ func TestRouteServerWithRealMembers(t *testing.T) {
 // rs6Routes lists A's IPv6 routes of one kind.
 func rs6Routes(ctx context.Context, rs *routeserver.Component, kind routeserver.RouteKind) ([]routeserver.Route, error) {
 	return rs.Routes(ctx, "fd00:ffff::2", kind)
-}
-
-func sortByPrefix(rs []peertest.Route) {
-	slices.SortFunc(rs, func(a, b peertest.Route) int {
-		if a.Prefix.Addr().Is4() != b.Prefix.Addr().Is4() {
-			if a.Prefix.Addr().Is4() {
-				return -1
-			}
-			return 1
-		}
-		if c := a.Prefix.Addr().Compare(b.Prefix.Addr()); c != 0 {
-			return c
-		}
-		return a.Prefix.Bits() - b.Prefix.Bits()
-	})
 }

@@ -23,19 +23,6 @@ import (
 // The whole daemon, as an operator runs it: the real binary, a config
 // file, a members file, real BIRD members, the HTTP API and signals.
 
-func requireIntegration(t *testing.T) {
-	t.Helper()
-	if testing.Short() && os.Getenv("CI") != "true" {
-		t.Skip("integration test; -short")
-	}
-	if err := peertest.Available(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true and the real peers are missing: %v", err)
-		}
-		t.Skip(err)
-	}
-}
-
 // daemon is a running ixpd process.
 type daemon struct {
 	cmd  *exec.Cmd
@@ -116,21 +103,6 @@ func (c client) do(method, path string, out any) int {
 	return resp.StatusCode
 }
 
-func poll(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, why := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s: %s", what, timeout, why)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
 const e2eMembers = `{"version": "1.0", "timestamp": "2026-11-01T00:00:00Z",
  "ixp_list": [{"ixp_id": 1, "shortname": "E2E", "vlan": [{"id": 1}]}],
  "member_list": [%s]}`
@@ -160,7 +132,7 @@ func (n neighborsBody) states() map[string]string {
 }
 
 func TestDaemonEndToEnd(t *testing.T) {
-	requireIntegration(t)
+	peertest.Require(t)
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "ixpd")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
@@ -213,7 +185,7 @@ api:
 
 	d := startDaemon(t, bin, config)
 	api := client{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", apiPort), token: token}
-	poll(t, 20*time.Second, "API up", func() (bool, string) {
+	peertest.WaitFor(t, 20*time.Second, "API up", func() (bool, string) {
 		var s string
 		code := api.get("/healthz", &s)
 		return code == 200, fmt.Sprintf("status %d", code)
@@ -242,7 +214,7 @@ api:
 		peertest.Route{Prefix: netip.MustParsePrefix("16.38.1.0/25")})
 	b := member("b", 17993, "127.0.0.3", peertest.Route{Prefix: netip.MustParsePrefix("16.179.0.0/24")})
 
-	poll(t, 30*time.Second, "B receives A's valid route", func() (bool, string) {
+	peertest.WaitFor(t, 30*time.Second, "B receives A's valid route", func() (bool, string) {
 		got, err := b.Received(ctx)
 		return err == nil && len(got) == 1 && got[0].Prefix.String() == "16.38.0.0/24", fmt.Sprintf("%+v %v", got, err)
 	})
@@ -255,7 +227,7 @@ api:
 			} `json:"reject_reasons"`
 		} `json:"routes"`
 	}
-	poll(t, 10*time.Second, "A's filtered route in the API", func() (bool, string) {
+	peertest.WaitFor(t, 10*time.Second, "A's filtered route in the API", func() (bool, string) {
 		code := api.get("/api/v1/routeserver/neighbors/127.0.0.2/routes/filtered", &filtered)
 		return code == 200 && len(filtered.Routes) == 1, fmt.Sprintf("%d %+v", code, filtered)
 	})
@@ -268,7 +240,7 @@ api:
 	if err := d.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, 10*time.Second, "the refused reload is logged", func() (bool, string) {
+	peertest.WaitFor(t, 10*time.Second, "the refused reload is logged", func() (bool, string) {
 		l := d.log()
 		return strings.Contains(l, "reload refused") && strings.Contains(l, "/member_list/1/asnum"), l
 	})
@@ -292,7 +264,7 @@ api:
 		t.Fatalf("reload: %d", code)
 	}
 	c := member("c", 131214, "127.0.0.4")
-	poll(t, 30*time.Second, "C receives A's route, B is gone", func() (bool, string) {
+	peertest.WaitFor(t, 30*time.Second, "C receives A's route, B is gone", func() (bool, string) {
 		got, err := c.Received(ctx)
 		var ns neighborsBody
 		api.get("/api/v1/routeserver/neighbors", &ns)
@@ -300,7 +272,7 @@ api:
 		_, hasB := st["127.0.0.3"]
 		return err == nil && len(got) == 1 && !hasB, fmt.Sprintf("C got %+v %v; neighbors %v", got, err, st)
 	})
-	poll(t, 30*time.Second, "B's session closed", func() (bool, string) {
+	peertest.WaitFor(t, 30*time.Second, "B's session closed", func() (bool, string) {
 		v4, _, err := b.Established(ctx)
 		return err == nil && !v4, fmt.Sprint(v4, err)
 	})
@@ -317,7 +289,7 @@ api:
 	case <-time.After(30 * time.Second):
 		t.Fatal("ixpd did not stop on SIGTERM")
 	}
-	poll(t, 10*time.Second, "A sees its session closed", func() (bool, string) {
+	peertest.WaitFor(t, 10*time.Second, "A sees its session closed", func() (bool, string) {
 		v4, _, err := a.Established(ctx)
 		return err == nil && !v4, fmt.Sprint(v4, err)
 	})

@@ -16,17 +16,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// requireDaemons skips the test when BIRD or OpenBGPD is missing, and fails it in CI.
-func requireDaemons(t *testing.T) {
-	t.Helper()
-	if err := Available(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-}
-
 var (
 	rsAddr4 = netip.MustParseAddr("127.0.0.1")
 	rsAddr6 = netip.MustParseAddr("fd00:ffff::1")
@@ -177,7 +166,7 @@ func pfx(s string) netip.Prefix { return netip.MustParsePrefix(s) }
 func addr(s string) netip.Addr  { return netip.MustParseAddr(s) }
 
 func TestRouteServerMembers(t *testing.T) {
-	requireDaemons(t)
+	Require(t)
 	for _, a := range []netip.Addr{rsAddr6, addr("fd00:ffff::2"), addr("fd00:ffff::4")} {
 		if err := EnsureLoopbackAddr(a); err != nil {
 			t.Fatal(err)
@@ -408,7 +397,7 @@ func TestRouteServerMembers(t *testing.T) {
 
 // TestWithoutRouteServer checks what a member reports when nothing answers it.
 func TestWithoutRouteServer(t *testing.T) {
-	requireDaemons(t)
+	Require(t)
 	for _, tc := range []struct {
 		name      string
 		start     func(context.Context, string, Member) (*Router, error)
