@@ -2,6 +2,7 @@ package flow
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -115,10 +116,11 @@ func (b *batcher) takeCurrent() []Flow {
 }
 
 func (b *batcher) spoolOrDrop(batch []Flow) {
-	switch err := b.sp.put(batch); {
+	err := b.sp.put(batch)
+	switch {
 	case err == nil:
 		b.m.spooled.Inc()
-	case err == errSpoolFull:
+	case errors.Is(err, errSpoolFull):
 		b.m.dropped.WithLabelValues("spool_full").Add(float64(len(batch)))
 		b.logger.Warn("flows dropped: spool full", "flows", len(batch))
 	default:
@@ -128,7 +130,7 @@ func (b *batcher) spoolOrDrop(batch []Flow) {
 }
 
 // write stores a batch; on failure the batch goes to the spool.
-func (b *batcher) write(ctx context.Context, batch []Flow) bool {
+func (b *batcher) write(ctx context.Context, batch []Flow) {
 	start := time.Now()
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	err := b.w.WriteFlows(wctx, batch)
@@ -137,11 +139,10 @@ func (b *batcher) write(ctx context.Context, batch []Flow) bool {
 		b.m.writeErrors.Inc()
 		b.logger.Warn("store write failed; spooling", "flows", len(batch), "err", err)
 		b.spoolOrDrop(batch)
-		return false
+		return
 	}
 	b.m.insertSeconds.Observe(time.Since(start).Seconds())
 	b.m.flowsWritten.Add(float64(len(batch)))
-	return true
 }
 
 // replayOne writes the oldest spooled batch; it reports whether it wrote
