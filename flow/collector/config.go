@@ -1,11 +1,13 @@
-package flow
+package collector
 
 import (
+	"github.com/ixpd/ixpd/flow"
+
 	"errors"
 	"fmt"
 	"maps"
-	"slices"
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -76,14 +78,14 @@ func DefaultConfiguration() Configuration {
 }
 
 // ParseRole reads an exporter role.
-func ParseRole(s string) (Role, error) {
+func ParseRole(s string) (flow.Role, error) {
 	switch s {
 	case "ixp_switch":
-		return RoleIXPSwitch, nil
+		return flow.RoleIXPSwitch, nil
 	case "member_edge":
-		return RoleMemberEdge, nil
+		return flow.RoleMemberEdge, nil
 	}
-	return RoleUnknown, fmt.Errorf("%q is not ixp_switch or member_edge", s)
+	return flow.RoleUnknown, fmt.Errorf("%q is not ixp_switch or member_edge", s)
 }
 
 // Validate checks the configuration; errors name the key below "flow".
@@ -136,10 +138,10 @@ func (c Configuration) Validate() error {
 		if err != nil {
 			bad(key+".role", "%v", err)
 		}
-		if role == RoleMemberEdge && e.MemberASN == 0 {
+		if role == flow.RoleMemberEdge && e.MemberASN == 0 {
 			bad(key+".member_asn", "missing for a member_edge exporter")
 		}
-		if role == RoleIXPSwitch && (e.MemberASN != 0 || len(e.Interfaces) > 0) {
+		if role == flow.RoleIXPSwitch && (e.MemberASN != 0 || len(e.Interfaces) > 0) {
 			bad(key, "member_asn and interfaces are for member_edge exporters")
 		}
 		for _, idx := range slices.Sorted(maps.Keys(e.Interfaces)) {

@@ -1,6 +1,8 @@
-package flow
+package collector
 
 import (
+	"github.com/ixpd/ixpd/flow"
+
 	"encoding/gob"
 	"errors"
 	"fmt"
@@ -71,7 +73,7 @@ func (s *spool) path(seq uint64) string {
 }
 
 // put writes a batch to disk.
-func (s *spool) put(batch []Flow) error {
+func (s *spool) put(batch []flow.Flow) error {
 	s.mu.Lock()
 	seq := s.next
 	s.next++
@@ -116,7 +118,7 @@ func (s *spool) put(batch []Flow) error {
 
 // oldest reads the oldest spooled batch; ok is false when the spool is
 // empty. A file that cannot be decoded is moved aside and reported.
-func (s *spool) oldest() (seq uint64, batch []Flow, ok bool, err error) {
+func (s *spool) oldest() (seq uint64, batch []flow.Flow, ok bool, err error) {
 	s.mu.Lock()
 	if len(s.files) == 0 {
 		s.mu.Unlock()

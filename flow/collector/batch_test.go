@@ -1,6 +1,8 @@
-package flow
+package collector
 
 import (
+	"github.com/ixpd/ixpd/flow"
+
 	"context"
 	"errors"
 	"fmt"
@@ -23,7 +25,7 @@ type memoryStore struct {
 	seen map[uint64]int // flow id (Bytes) -> times stored
 }
 
-func (s *memoryStore) WriteFlows(_ context.Context, flows []Flow) error {
+func (s *memoryStore) WriteFlows(_ context.Context, flows []flow.Flow) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.down {
@@ -52,10 +54,10 @@ func (s *memoryStore) exactlyOnce(n int) error {
 	return nil
 }
 
-func flowsFrom(first, n int) []Flow {
-	out := make([]Flow, n)
+func flowsFrom(first, n int) []flow.Flow {
+	out := make([]flow.Flow, n)
 	for i := range out {
-		out[i] = Flow{TimeReceived: time.Unix(1700000000, 0), Bytes: uint64(first + i), Exporter: netip.MustParseAddr("127.0.0.10")}
+		out[i] = flow.Flow{TimeReceived: time.Unix(1700000000, 0), Bytes: uint64(first + i), Exporter: netip.MustParseAddr("127.0.0.10")}
 	}
 	return out
 }

@@ -1,6 +1,8 @@
-package flow
+package collector
 
 import (
+	"github.com/ixpd/ixpd/flow"
+
 	"context"
 	"errors"
 	"log/slog"
@@ -13,7 +15,7 @@ import (
 // Writer is what the pipeline needs from the analytics store.
 type Writer interface {
 	// WriteFlows stores the whole batch or none of it.
-	WriteFlows(ctx context.Context, flows []Flow) error
+	WriteFlows(ctx context.Context, flows []flow.Flow) error
 }
 
 // batcher gathers flows into batches of a bounded size, writes them from
@@ -28,8 +30,8 @@ type batcher struct {
 	m        *batchMetrics
 
 	mu    sync.Mutex
-	cur   []Flow
-	ready chan []Flow
+	cur   []flow.Flow
+	ready chan []flow.Flow
 }
 
 type batchMetrics struct {
@@ -73,19 +75,19 @@ func newBatchMetrics(reg prometheus.Registerer, sp *spool) (*batchMetrics, error
 
 func newBatcher(logger *slog.Logger, w Writer, sp *spool, m *batchMetrics, size, queue int, interval time.Duration) *batcher {
 	return &batcher{logger: logger, w: w, sp: sp, m: m, size: size, interval: interval,
-		cur: make([]Flow, 0, size), ready: make(chan []Flow, queue)}
+		cur: make([]flow.Flow, 0, size), ready: make(chan []flow.Flow, queue)}
 }
 
 // add takes flows from a worker; it never blocks on the store.
-func (b *batcher) add(flows []Flow) {
+func (b *batcher) add(flows []flow.Flow) {
 	for len(flows) > 0 {
 		b.mu.Lock()
 		n := min(len(flows), b.size-len(b.cur))
 		b.cur = append(b.cur, flows[:n]...)
 		flows = flows[n:]
-		var full []Flow
+		var full []flow.Flow
 		if len(b.cur) >= b.size {
-			full, b.cur = b.cur, make([]Flow, 0, b.size)
+			full, b.cur = b.cur, make([]flow.Flow, 0, b.size)
 		}
 		b.mu.Unlock()
 		if full != nil {
@@ -96,7 +98,7 @@ func (b *batcher) add(flows []Flow) {
 
 // enqueue hands a batch to the writer, or to the spool when the writer is
 // behind.
-func (b *batcher) enqueue(batch []Flow) {
+func (b *batcher) enqueue(batch []flow.Flow) {
 	select {
 	case b.ready <- batch:
 	default:
@@ -104,18 +106,18 @@ func (b *batcher) enqueue(batch []Flow) {
 	}
 }
 
-func (b *batcher) takeCurrent() []Flow {
+func (b *batcher) takeCurrent() []flow.Flow {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if len(b.cur) == 0 {
 		return nil
 	}
 	batch := b.cur
-	b.cur = make([]Flow, 0, b.size)
+	b.cur = make([]flow.Flow, 0, b.size)
 	return batch
 }
 
-func (b *batcher) spoolOrDrop(batch []Flow) {
+func (b *batcher) spoolOrDrop(batch []flow.Flow) {
 	err := b.sp.put(batch)
 	switch {
 	case err == nil:
@@ -130,7 +132,7 @@ func (b *batcher) spoolOrDrop(batch []Flow) {
 }
 
 // write stores a batch; on failure the batch goes to the spool.
-func (b *batcher) write(ctx context.Context, batch []Flow) {
+func (b *batcher) write(ctx context.Context, batch []flow.Flow) {
 	start := time.Now()
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	err := b.w.WriteFlows(wctx, batch)
@@ -206,7 +208,7 @@ func (b *batcher) run(ctx context.Context) error {
 func (b *batcher) drain() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	var pending [][]Flow
+	var pending [][]flow.Flow
 	if batch := b.takeCurrent(); batch != nil {
 		pending = append(pending, batch)
 	}
