@@ -1,8 +1,6 @@
 package collector
 
 import (
-	"github.com/ixpd/ixpd/flow"
-
 	"context"
 	"errors"
 	"log/slog"
@@ -10,6 +8,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ixpd/ixpd/flow"
 )
 
 // Writer is what the pipeline needs from the analytics store.

@@ -1,8 +1,6 @@
 package collector
 
 import (
-	"github.com/ixpd/ixpd/flow"
-
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +13,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/ixpd/ixpd/flow"
 )
 
 // memoryStore is a store that keeps what it is given and can be switched

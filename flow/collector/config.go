@@ -1,14 +1,14 @@
 package collector
 
 import (
-	"github.com/ixpd/ixpd/flow"
-
 	"errors"
 	"fmt"
 	"maps"
 	"net/netip"
 	"slices"
 	"time"
+
+	"github.com/ixpd/ixpd/flow"
 )
 
 // Configuration is the flow collector's part of the configuration file.

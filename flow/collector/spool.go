@@ -1,8 +1,6 @@
 package collector
 
 import (
-	"github.com/ixpd/ixpd/flow"
-
 	"encoding/gob"
 	"errors"
 	"fmt"
@@ -12,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/ixpd/ixpd/flow"
 )
 
 // spool keeps batches on disk while the store cannot take them, bounded in
