@@ -393,6 +393,30 @@ func TestRouteServerWithRealMembers(t *testing.T) {
 		}
 	})
 
+	t.Run("flow enrichment sees the origin AS of accepted routes", func(t *testing.T) {
+		if err := rs.RefreshSnapshot(); err != nil {
+			t.Fatal(err)
+		}
+		for _, tt := range []struct {
+			addr   string
+			origin uint32
+			ok     bool
+		}{
+			{"16.38.0.5", 38800, true},    // A's route, path [38800] beats B's [17993 3356]
+			{"16.40.0.9", 3356, true},     // A's shorter route is filtered: B's origin
+			{"16.38.2.200", 0, false},     // only a filtered /25 covers it
+			{"10.38.1.1", 0, false},       // a bogon, filtered
+			{"2a10:1799::1", 17993, true}, // IPv6
+			{"16.131.0.1", 131214, true},  // C
+			{"203.0.113.1", 0, false},     // nobody
+		} {
+			got, ok := rs.OriginAS(addr(tt.addr))
+			if got != tt.origin || ok != tt.ok {
+				t.Errorf("OriginAS(%s) = %d, %v; want %d, %v", tt.addr, got, ok, tt.origin, tt.ok)
+			}
+		}
+	})
+
 	t.Run("a malformed UPDATE costs only that session", func(t *testing.T) {
 		var received = make(chan netip.Prefix, 1000)
 		sess, err := speaker.Dial(ctx, speaker.Config{LocalAddr: memberE.addr4, Remote: netip.AddrPortFrom(rs4, uint16(port)),

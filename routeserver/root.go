@@ -15,6 +15,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	api "github.com/osrg/gobgp/v4/api"
@@ -66,6 +67,7 @@ type Component struct {
 	up       map[netip.Addr]bool   // sessions established, as the events said
 
 	initial *members.Set
+	snap    atomic.Pointer[snapshot]
 	eg      *errgroup.Group
 	cancel  context.CancelFunc
 }
@@ -151,6 +153,7 @@ func (c *Component) Start(ctx context.Context) error {
 	if err := s.WatchEvent(runCtx, server.WatchEventMessageCallbacks{OnPeerUpdate: c.onPeerEvent}, server.WatchPeer()); err != nil {
 		return c.failStart(fmt.Errorf("watch peer events: %w", err))
 	}
+	c.eg.Go(func() error { return c.snapshotLoop(runCtx) })
 	if c.initial != nil {
 		if err := c.SetMembers(ctx, c.initial); err != nil {
 			return c.failStart(err)
