@@ -24,16 +24,22 @@ type Store interface {
 	// Migrate creates or upgrades the schema (versioned migrations).
 	Migrate(ctx context.Context) error
 	// WriteFlows stores raw flows and updates the 5-minute rollups. It
-	// either stores the whole batch or none of it.
+	// either stores the whole batch or none of it. A country longer than
+	// two bytes (flow.Flow wants ISO 3166-1 alpha-2 or "") fails the whole
+	// batch with an error that does not wrap ErrUnavailable.
 	WriteFlows(ctx context.Context, flows []flow.Flow) error
 	// Totals sums raw flows received in [From, To).
 	Totals(ctx context.Context, q TotalsQuery) (Totals, error)
-	// Series reads the rollups in bins of q.Step (a multiple of BinSize)
-	// over [From, To), grouped by q.GroupBy. Bins without traffic are
-	// absent; the caller fills gaps.
+	// Series reads the rollups in bins of q.Step (a positive multiple of
+	// BinSize, else an error) aligned to the Unix epoch, grouped by
+	// q.GroupBy: it sums the 5-minute bins whose start is in [From, To).
+	// Points are in UTC and sorted by Time, Key, Key2. Bins without
+	// traffic are absent; the caller fills gaps.
 	Series(ctx context.Context, q SeriesQuery) ([]Point, error)
 	// ApplyRetention drops whole partitions older than the retention
-	// periods, counted from now.
+	// periods, counted from now: the UTC days that end at or before
+	// now − r.Raw (raw flows) and now − r.Rollup (rollups). The day that
+	// holds a cutoff is kept.
 	ApplyRetention(ctx context.Context, now time.Time, r Retention) error
 	// Close releases the store.
 	Close() error
@@ -42,7 +48,7 @@ type Store interface {
 // TotalsQuery selects raw flows.
 type TotalsQuery struct {
 	From, To time.Time
-	Exporter string // "" for all; else the exporter address
+	Exporter string // "" for all; else the exporter address as netip.Addr.String prints it
 }
 
 // Totals are sums over raw flows.
@@ -60,7 +66,7 @@ const (
 	GroupNone      GroupBy = "none"
 	GroupMember    GroupBy = "member"     // Key: source member ASN
 	GroupPair      GroupBy = "pair"       // Key: source member ASN, Key2: destination member ASN
-	GroupFamily    GroupBy = "family"     // Key: 4 or 6
+	GroupFamily    GroupBy = "family"     // Key: 4 (EType 0x0800), 6 (0x86dd), 0 (any other)
 	GroupPathClass GroupBy = "path_class" // Key: flow.PathClass
 )
 
