@@ -1,0 +1,279 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// serverVersion is a ClickHouse version, as SELECT version() prints it
+// ("18.16.1", "24.8.4.13"): year-ish major, minor, patch.
+type serverVersion struct{ major, minor, patch int }
+
+func parseVersion(s string) (serverVersion, error) {
+	parts := strings.Split(strings.TrimSpace(s), ".")
+	if len(parts) < 2 {
+		return serverVersion{}, fmt.Errorf("server version %q is not major.minor[.patch...]", s)
+	}
+	var n [3]int
+	for i := 0; i < 3 && i < len(parts); i++ {
+		v, err := strconv.Atoi(parts[i])
+		if err != nil || v < 0 {
+			return serverVersion{}, fmt.Errorf("server version %q is not major.minor[.patch...]", s)
+		}
+		n[i] = v
+	}
+	return serverVersion{n[0], n[1], n[2]}, nil
+}
+
+func (v serverVersion) String() string {
+	if v == (serverVersion{}) {
+		return ""
+	}
+	return fmt.Sprintf("%d.%d.%d", v.major, v.minor, v.patch)
+}
+
+// atLeast reports whether v is o or newer.
+func (v serverVersion) atLeast(o serverVersion) bool {
+	if v.major != o.major {
+		return v.major > o.major
+	}
+	if v.minor != o.minor {
+		return v.minor > o.minor
+	}
+	return v.patch >= o.patch
+}
+
+// migration is one versioned schema change. Statements are run in order,
+// one native query each, with {db} replaced by the database name; each must
+// be idempotent (IF NOT EXISTS, or an ALTER that can run twice) so that a
+// migration interrupted halfway can run again.
+//
+// A migration with a minServer is a version gate: on an older server it is
+// skipped and stays pending, and runs on the first Migrate after the server
+// is upgraded. Gated migrations must not be needed by later ones.
+type migration struct {
+	version     uint32
+	description string
+	minServer   serverVersion
+	statements  []string
+}
+
+// Version gates, exactly:
+//   - LowCardinality(String) for the two country columns from 19.3 (in
+//     18.16 the type is experimental, behind allow_experimental_low_cardinality_type;
+//     19.3.3 of 2019-02-13 made that setting obsolete). Before: String.
+//
+// Not used on any version, so that the schema stays one schema:
+//   - TTL (19.6): retention is decided per call by ApplyRetention, which
+//     drops partitions on every version; a TTL would fix the periods at
+//     migration time.
+//   - The IPv6 type (19.3): stored exactly like FixedString(16), which
+//     every version reads with the IPv6NumToString family of functions.
+//   - Column codecs (19.1.6; a codec cache bug was fixed in 19.3.7): the
+//     default LZ4 is kept.
+var migrations = []migration{
+	{
+		version:     1,
+		description: "raw flows",
+		statements: []string{`
+CREATE TABLE IF NOT EXISTS {db}.flows (
+    time_received DateTime('UTC'),
+    exporter      FixedString(16),
+    protocol      UInt8,
+    sampling_rate UInt32,
+    bytes         UInt64,
+    packets       UInt64,
+    src_addr      FixedString(16),
+    dst_addr      FixedString(16),
+    src_port      UInt16,
+    dst_port      UInt16,
+    ip_proto      UInt8,
+    etype         UInt16,
+    in_if         UInt32,
+    out_if        UInt32,
+    src_mac       UInt64,
+    dst_mac       UInt64,
+    src_as        UInt32,
+    dst_as        UInt32,
+    role          UInt8,
+    src_member    UInt32,
+    dst_member    UInt32,
+    ixp_exchanged UInt8,
+    path_class    UInt8,
+    src_country   String,
+    dst_country   String,
+    domestic      UInt8
+) ENGINE = MergeTree
+PARTITION BY toYYYYMMDD(time_received)
+ORDER BY (toStartOfHour(time_received), exporter, time_received)`},
+	},
+	{
+		version:     2,
+		description: "5-minute rollups",
+		statements: []string{`
+CREATE TABLE IF NOT EXISTS {db}.flows_5m (
+    bin           DateTime('UTC'),
+    role          UInt8,
+    ixp_exchanged UInt8,
+    domestic      UInt8,
+    path_class    UInt8,
+    src_member    UInt32,
+    dst_member    UInt32,
+    family        UInt8,
+    exporter      FixedString(16),
+    bytes         UInt64,
+    packets       UInt64,
+    flows         UInt64
+) ENGINE = SummingMergeTree((bytes, packets, flows))
+PARTITION BY toYYYYMM(bin)
+ORDER BY (bin, role, ixp_exchanged, domestic, path_class, src_member, dst_member, family, exporter)`,
+			// The bin is computed on the Unix time, so that it does not
+			// depend on any time zone; family follows analytics.GroupFamily.
+			`
+CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.flows_5m_mv TO {db}.flows_5m AS
+SELECT
+    toDateTime(intDiv(toUInt32(time_received), 300) * 300, 'UTC') AS bin,
+    role,
+    ixp_exchanged,
+    domestic,
+    path_class,
+    src_member,
+    dst_member,
+    toUInt8(multiIf(etype = 2048, 4, etype = 34525, 6, 0)) AS family,
+    exporter,
+    bytes,
+    packets,
+    toUInt64(1) AS flows
+FROM {db}.flows`},
+	},
+	{
+		version:     3,
+		description: "LowCardinality countries",
+		minServer:   serverVersion{19, 3, 0},
+		statements: []string{`
+ALTER TABLE {db}.flows
+    MODIFY COLUMN src_country LowCardinality(String),
+    MODIFY COLUMN dst_country LowCardinality(String)`},
+	},
+}
+
+// Migrate creates the database if needed and applies the migrations that
+// are not applied yet and that the server supports. It can run any number
+// of times, also concurrently from several processes.
+func (s *Store) Migrate(ctx context.Context) error {
+	if err := s.usable(ctx); err != nil {
+		return s.fail(opMigrate, err)
+	}
+	if err := s.migrate(ctx, nil); err != nil {
+		return s.fail(opMigrate, err)
+	}
+	return nil
+}
+
+// migrate does Migrate's work. pretend, when not nil, replaces the server's
+// version for the gates (tests run the gated DDL on 18.16 with the
+// experimental settings it needs).
+func (s *Store) migrate(ctx context.Context, pretend *serverVersion) error {
+	var raw string
+	if err := s.conn.QueryRow(ctx, "SELECT version()").Scan(&raw); err != nil {
+		return fmt.Errorf("read server version: %w", err)
+	}
+	version, err := parseVersion(raw)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	changed := s.version != version
+	s.version = version
+	s.mu.Unlock()
+	if changed {
+		s.logger.Info("clickhouse server", "server_version", version.String())
+	}
+	gate := version
+	if pretend != nil {
+		gate = *pretend
+	}
+
+	if err := s.conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+s.cfg.Database); err != nil {
+		return fmt.Errorf("create database %s: %w", s.cfg.Database, err)
+	}
+	err = s.conn.Exec(ctx, s.expand(`
+CREATE TABLE IF NOT EXISTS {db}.schema_migrations (
+    version        UInt32,
+    description    String,
+    applied_at     DateTime('UTC'),
+    server_version String
+) ENGINE = MergeTree
+ORDER BY version`))
+	if err != nil {
+		return fmt.Errorf("create %s: %w", tableMigrations, err)
+	}
+	applied, err := s.appliedMigrations(ctx)
+	if err != nil {
+		return err
+	}
+	for _, m := range migrations {
+		if applied[m.version] {
+			continue
+		}
+		if !gate.atLeast(m.minServer) {
+			s.logger.Info("schema migration waits for a newer server", "migration", m.version,
+				"description", m.description, "server_version", version.String(), "needs", m.minServer.String())
+			continue
+		}
+		for _, stmt := range m.statements {
+			if err := s.conn.Exec(ctx, s.expand(stmt)); err != nil {
+				return fmt.Errorf("migration %d (%s): %w", m.version, m.description, err)
+			}
+		}
+		if err := s.recordMigration(ctx, m, version); err != nil {
+			return err
+		}
+		s.logger.Info("schema migration applied", "migration", m.version, "description", m.description,
+			"server_version", version.String())
+	}
+	return nil
+}
+
+func (s *Store) expand(stmt string) string {
+	return strings.TrimSpace(strings.ReplaceAll(stmt, "{db}", s.cfg.Database))
+}
+
+func (s *Store) appliedMigrations(ctx context.Context) (map[uint32]bool, error) {
+	rows, err := s.conn.Query(ctx, "SELECT DISTINCT version FROM "+s.table(tableMigrations))
+	if err != nil {
+		return nil, fmt.Errorf("read applied migrations: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	applied := map[uint32]bool{}
+	for rows.Next() {
+		var v uint32
+		if err := rows.Scan(&v); err != nil {
+			return nil, fmt.Errorf("read applied migrations: %w", err)
+		}
+		applied[v] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read applied migrations: %w", err)
+	}
+	return applied, nil
+}
+
+func (s *Store) recordMigration(ctx context.Context, m migration, version serverVersion) error {
+	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+s.table(tableMigrations)+
+		" (version, description, applied_at, server_version)")
+	if err != nil {
+		return fmt.Errorf("record migration %d: %w", m.version, err)
+	}
+	if err := batch.Append(m.version, m.description, time.Now().UTC(), version.String()); err != nil {
+		_ = batch.Abort()
+		return fmt.Errorf("record migration %d: %w", m.version, err)
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("record migration %d: %w", m.version, err)
+	}
+	return nil
+}
