@@ -34,6 +34,9 @@ type invalidMembers struct{ err error }
 func (e *invalidMembers) Error() string { return "members file not applied: " + e.err.Error() }
 func (e *invalidMembers) Unwrap() error { return e.err }
 
+// errFlowsOff is returned by flow endpoints when no collector runs.
+var errFlowsOff = errors.New("the flow collector is not running")
+
 // errUnauthorized is returned for a missing or wrong token.
 var errUnauthorized = errors.New("a valid bearer token is required")
 
@@ -52,7 +55,7 @@ func writeError(c *gin.Context, err error) {
 		status, code = http.StatusUnauthorized, "unauthorized"
 	case errors.Is(err, routeserver.ErrNotFound):
 		status, code = http.StatusNotFound, "not_found"
-	case errors.Is(err, routeserver.ErrNotRunning):
+	case errors.Is(err, routeserver.ErrNotRunning), errors.Is(err, errFlowsOff):
 		status, code = http.StatusServiceUnavailable, "unavailable"
 	}
 	msg := err.Error()

@@ -20,12 +20,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/ixpd/ixpd/flow/collector"
 	"github.com/ixpd/ixpd/routeserver"
 )
 
 // Dependencies are the components the API serves.
 type Dependencies struct {
 	RouteServer *routeserver.Component
+	// Flows is the flow collector (nil when not running).
+	Flows *collector.Component
 	// Reload re-reads the members file and applies it.
 	Reload func(context.Context) error
 	// Gatherer serves /metrics.
@@ -109,6 +112,7 @@ func (a *Component) router() *gin.Engine {
 	lg.GET("/lookup", a.lookup)
 	lg.GET("/reasons", a.reasons)
 	r.POST("/api/v1/routeserver/reload", a.require(), a.reload)
+	r.GET("/api/v1/flow/exporters", a.require(), a.exporters)
 	if a.cfg.Pprof {
 		// Not in the OpenAPI document: a debugging aid, off by default.
 		r.GET("/debug/pprof/*profile", a.require(), gin.WrapF(func(w http.ResponseWriter, req *http.Request) {
@@ -171,4 +175,17 @@ func (a *Component) Stop(ctx context.Context) error {
 
 func (a *Component) healthz(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"status": "ok", "version": a.deps.Version})
+}
+
+func (a *Component) exporters(c *gin.Context) {
+	if a.deps.Flows == nil {
+		writeError(c, errFlowsOff)
+		return
+	}
+	es, err := a.deps.Flows.Exporters(c.Request.Context())
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"exporters": es})
 }

@@ -5,21 +5,31 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/ixpd/ixpd/analytics"
+	"github.com/ixpd/ixpd/analytics/clickhouse"
+	"github.com/ixpd/ixpd/analytics/duckdb"
 	"github.com/ixpd/ixpd/api"
+	"github.com/ixpd/ixpd/flow/collector"
+	"github.com/ixpd/ixpd/flow/enrich"
 	"github.com/ixpd/ixpd/routeserver"
+	"github.com/ixpd/ixpd/routeserver/members"
 )
 
 // app holds the components in the order they start.
 type app struct {
-	cfg    Config
-	logger *slog.Logger
-	rs     *routeserver.Component
-	api    *api.Component
-	reg    *prometheus.Registry
+	cfg      Config
+	logger   *slog.Logger
+	rs       *routeserver.Component
+	store    analytics.Store
+	enricher *enrich.Enricher
+	flows    *collector.Component
+	api      *api.Component
+	reg      *prometheus.Registry
 
 	reloads *prometheus.CounterVec
 }
@@ -45,8 +55,11 @@ func newApp(cfg Config, logger *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build route server: %w", err)
 	}
+	if err := a.buildFlows(set, a.rs); err != nil {
+		return nil, err
+	}
 	a.api, err = api.New(logger, a.reg, cfg.API, api.Dependencies{
-		RouteServer: a.rs, Reload: a.reload, Gatherer: a.reg, Version: buildVersion(),
+		RouteServer: a.rs, Flows: a.flows, Reload: a.reload, Gatherer: a.reg, Version: buildVersion(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build API: %w", err)
@@ -61,7 +74,88 @@ func (a *app) components() []struct {
 	return []struct {
 		name string
 		c    component
-	}{{"route server", a.rs}, {"API", a.api}}
+	}{{"store", storeComponent{a.store}}, {"route server", a.rs}, {"flow collector", a.flows}, {"API", a.api}}
+}
+
+// storeComponent gives the store the start/stop lifecycle: migrations at
+// start, close at stop.
+type storeComponent struct{ s analytics.Store }
+
+func (c storeComponent) Start(ctx context.Context) error { return c.s.Migrate(ctx) }
+func (c storeComponent) Stop(context.Context) error      { return c.s.Close() }
+
+// newStore builds the configured store (no I/O).
+func newStore(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (analytics.Store, error) {
+	switch cfg.Storage.Driver {
+	case "clickhouse":
+		s, err := clickhouse.New(logger, reg, cfg.Storage.ClickHouse)
+		if err != nil {
+			return nil, fmt.Errorf("build ClickHouse store: %w", err)
+		}
+		return s, nil
+	default:
+		s, err := duckdb.New(logger, reg, duckdb.Configuration{Path: cfg.resolve(cfg.Storage.DuckDBPath)})
+		if err != nil {
+			return nil, fmt.Errorf("build DuckDB store: %w", err)
+		}
+		return s, nil
+	}
+}
+
+// enrichConfig turns the config file's parts into the enricher's.
+func enrichConfig(cfg Config) (enrich.Config, error) {
+	ec := enrich.Config{Country: cfg.IXP.Country, Overrides: map[netip.Prefix]string{}, Exporters: map[netip.Addr]enrich.Exporter{}}
+	for _, f := range cfg.Domestic.DelegatedFiles {
+		ec.DelegatedFiles = append(ec.DelegatedFiles, cfg.resolve(f))
+	}
+	for k, v := range cfg.Domestic.Overrides {
+		p, err := netip.ParsePrefix(k)
+		if err != nil {
+			return ec, fmt.Errorf("domestic.overrides: %q is not a prefix", k)
+		}
+		ec.Overrides[p] = v
+	}
+	for i, e := range cfg.Flow.Exporters {
+		role, _ := collector.ParseRole(e.Role) // checked by Validate
+		x := enrich.Exporter{Role: role, MemberASN: e.MemberASN, Interfaces: map[uint32]enrich.InterfaceRole{}}
+		for idx, r := range e.Interfaces {
+			ir, err := enrich.ParseInterfaceRole(r)
+			if err != nil {
+				return ec, fmt.Errorf("flow.exporters[%d].interfaces.%d: %w", i, idx, err)
+			}
+			x.Interfaces[idx] = ir
+		}
+		ec.Exporters[e.Address] = x
+	}
+	return ec, nil
+}
+
+// buildFlows builds the store, the enricher and the collector. routes may
+// be nil (replay runs without the route server).
+func (a *app) buildFlows(set *members.Set, routes enrich.RouteLookup) error {
+	var err error
+	if a.store, err = newStore(a.cfg, a.logger, a.reg); err != nil {
+		return err
+	}
+	ec, err := enrichConfig(a.cfg)
+	if err != nil {
+		return err
+	}
+	if a.enricher, err = enrich.New(ec, set, routes, a.reg); err != nil {
+		return fmt.Errorf("build flow attribution: %w", err)
+	}
+	for _, r := range a.enricher.RIRFiles() {
+		for _, le := range r.Problems {
+			a.logger.Warn("RIR file line skipped", "err", le)
+		}
+	}
+	flowCfg := a.cfg.Flow
+	flowCfg.SpoolDir = a.cfg.resolve(flowCfg.SpoolDir)
+	a.flows, err = collector.New(a.logger, a.reg, flowCfg, collector.Dependencies{Writer: a.store, Enricher: a.enricher})
+	if err != nil {
+		return fmt.Errorf("build flow collector: %w", err)
+	}
+	return nil
 }
 
 // start starts the components in order; on failure it stops those started.
@@ -97,6 +191,7 @@ func (a *app) reload(ctx context.Context) error {
 		a.reloads.WithLabelValues("error").Inc()
 		return err
 	}
+	a.enricher.SetMembers(set)
 	if err := a.rs.SetMembers(ctx, set); err != nil {
 		a.reloads.WithLabelValues("error").Inc()
 		return fmt.Errorf("apply members: %w", err)

@@ -12,10 +12,15 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/ixpd/ixpd/analytics"
+	"github.com/ixpd/ixpd/analytics/clickhouse"
+	"github.com/ixpd/ixpd/analytics/duckdb"
 	"github.com/ixpd/ixpd/api"
+	"github.com/ixpd/ixpd/flow/collector"
 	"github.com/ixpd/ixpd/routeserver"
 )
 
@@ -26,6 +31,9 @@ type Config struct {
 	MembersSchema string                    `yaml:"members_schema"`
 	Log           Log                       `yaml:"log"`
 	RouteServer   routeserver.Configuration `yaml:"routeserver"`
+	Flow          collector.Configuration   `yaml:"flow"`
+	Domestic      Domestic                  `yaml:"domestic"`
+	Storage       Storage                   `yaml:"storage"`
 	API           api.Configuration         `yaml:"api"`
 
 	// dir is the config file's folder; relative paths are relative to it.
@@ -45,6 +53,32 @@ type IXP struct {
 	PeeringDBID int      `yaml:"peeringdb_id"`
 }
 
+// Domestic configures how flows are placed in countries.
+type Domestic struct {
+	// DelegatedFiles are RIR delegated-stats files (relative to the config
+	// file when relative).
+	DelegatedFiles []string `yaml:"delegated_files"`
+	// Overrides maps prefixes to countries; they win over everything.
+	Overrides map[string]string `yaml:"overrides"`
+}
+
+// Storage selects and configures the analytics store.
+type Storage struct {
+	// Driver is duckdb (embedded, the default) or clickhouse.
+	Driver string `yaml:"driver"`
+	// DuckDBPath is the DuckDB file (relative to the config file when
+	// relative).
+	DuckDBPath string                   `yaml:"duckdb_path"`
+	ClickHouse clickhouse.Configuration `yaml:"clickhouse"`
+	Retention  Retention                `yaml:"retention"`
+}
+
+// Retention is how long data is kept.
+type Retention struct {
+	Raw    time.Duration `yaml:"raw"`
+	Rollup time.Duration `yaml:"rollup"`
+}
+
 // Log configures logging.
 type Log struct {
 	Level  string `yaml:"level"`
@@ -57,7 +91,14 @@ func DefaultConfig() Config {
 		MembersFile: "members.json",
 		Log:         Log{Level: "info", Format: "text"},
 		RouteServer: routeserver.DefaultConfiguration(),
-		API:         api.DefaultConfiguration(),
+		Flow:        collector.DefaultConfiguration(),
+		Storage: Storage{
+			Driver:     "duckdb",
+			DuckDBPath: duckdb.DefaultConfiguration().Path,
+			ClickHouse: clickhouse.DefaultConfiguration(),
+			Retention:  Retention{Raw: analytics.DefaultRetention.Raw, Rollup: analytics.DefaultRetention.Rollup},
+		},
+		API: api.DefaultConfiguration(),
 	}
 }
 
@@ -138,7 +179,25 @@ func (c Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("log.format: %q is not text or json", c.Log.Format))
 	}
-	for _, err := range []error{c.RouteServer.Validate(), c.API.Validate()} {
+	switch c.Storage.Driver {
+	case "duckdb":
+		if c.Storage.DuckDBPath == "" {
+			errs = append(errs, errors.New("storage.duckdb_path: missing"))
+		}
+	case "clickhouse":
+		if err := c.Storage.ClickHouse.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("storage.%w", err))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("storage.driver: %q is not duckdb or clickhouse", c.Storage.Driver))
+	}
+	if c.Storage.Retention.Raw < 24*time.Hour {
+		errs = append(errs, fmt.Errorf("storage.retention.raw: %s is below one day", c.Storage.Retention.Raw))
+	}
+	if c.Storage.Retention.Rollup < c.Storage.Retention.Raw {
+		errs = append(errs, fmt.Errorf("storage.retention.rollup: %s is shorter than storage.retention.raw", c.Storage.Retention.Rollup))
+	}
+	for _, err := range []error{c.RouteServer.Validate(), c.Flow.Validate(), c.API.Validate()} {
 		if err != nil {
 			errs = append(errs, err)
 		}

@@ -26,6 +26,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/ixpd/ixpd/routeserver/members"
@@ -43,6 +44,8 @@ const usage = `usage: ixpd <command> [flags]
 commands:
   run -config FILE           start the appliance (-cpuprofile, -memprofile FILE for profiling)
   check -config FILE [-dump] validate the config and members file; -dump prints the effective config
+  replay -config FILE CAPTURE...
+                             feed the flow datagrams in pcap/pcapng files through the collector into the store
   token -name NAME           make a new API token and the config entry for it
   version                    print the version
 `
@@ -72,6 +75,11 @@ func cli(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		err = check(*configPath, *dump, stdout)
+	case "replay":
+		if err = fs.Parse(args[1:]); err != nil {
+			return 2
+		}
+		err = replay(*configPath, fs.Args(), stdout, stderr)
 	case "token":
 		name := fs.String("name", "", "the token's name, e.g. noc")
 		if err = fs.Parse(args[1:]); err != nil {
@@ -203,6 +211,49 @@ func newLogger(cfg Log, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// replay feeds capture files through the flow pipeline into the store,
+// with the capture's timestamps, and prints a summary.
+func replay(path string, files []string, out, logOut io.Writer) error {
+	if len(files) == 0 {
+		return errors.New("replay: name at least one capture file")
+	}
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg.Log, logOut)
+	set, err := loadMembers(cfg)
+	if err != nil {
+		return err
+	}
+	a := &app{cfg: cfg, logger: logger, reg: prometheus.NewRegistry()}
+	if err := a.buildFlows(set, nil); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := a.store.Migrate(ctx); err != nil {
+		return errors.Join(fmt.Errorf("replay: %w", err), a.store.Close())
+	}
+	sum, err := a.flows.Replay(ctx, files)
+	if cerr := a.store.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("replay: %w", err)
+	}
+	if _, err := fmt.Fprintln(out, sum.String()); err != nil {
+		return err
+	}
+	for _, e := range sum.Exporters {
+		if _, err := fmt.Fprintf(out, "  exporter %s %s role %s sampling %d: %d datagrams, %d flows, %d errors\n",
+			e.Address, e.Protocol, e.Role, e.SamplingRate, e.Datagrams, e.Flows, e.Errors); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // run starts the appliance and serves until SIGINT or SIGTERM; SIGHUP
