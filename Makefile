@@ -32,6 +32,9 @@ bench: build ## route-server convergence, ixpd vs BIRD 2 (see docs/BENCHMARKS.md
 fuzz: ## run each fuzz target for a minute
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./routeserver/members/
 	$(GO) test -run '^$$' -fuzz FuzzParseConfig -fuzztime 60s ./cmd/ixpd/
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./flow/decoder/
+	$(GO) test -run '^$$' -fuzz FuzzDecodeAttribute -fuzztime 60s ./flow/collector/
+	$(GO) test -run '^$$' -fuzz FuzzParseLine -fuzztime 60s ./flow/enrich/
 
 clean: ## remove build output
 	rm -rf bin

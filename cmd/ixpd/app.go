@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -22,14 +23,15 @@ import (
 
 // app holds the components in the order they start.
 type app struct {
-	cfg      Config
-	logger   *slog.Logger
-	rs       *routeserver.Component
-	store    analytics.Store
-	enricher *enrich.Enricher
-	flows    *collector.Component
-	api      *api.Component
-	reg      *prometheus.Registry
+	cfg       Config
+	logger    *slog.Logger
+	rs        *routeserver.Component
+	store     analytics.Store
+	storeLife *storeComponent
+	enricher  *enrich.Enricher
+	flows     *collector.Component
+	api       *api.Component
+	reg       *prometheus.Registry
 
 	reloads *prometheus.CounterVec
 }
@@ -74,15 +76,53 @@ func (a *app) components() []struct {
 	return []struct {
 		name string
 		c    component
-	}{{"store", storeComponent{a.store}}, {"route server", a.rs}, {"flow collector", a.flows}, {"API", a.api}}
+	}{{"store", a.storeLife}, {"route server", a.rs}, {"flow collector", a.flows}, {"API", a.api}}
 }
 
-// storeComponent gives the store the start/stop lifecycle: migrations at
-// start, close at stop.
-type storeComponent struct{ s analytics.Store }
+// retentionInterval is how often old data is dropped.
+const retentionInterval = time.Hour
 
-func (c storeComponent) Start(ctx context.Context) error { return c.s.Migrate(ctx) }
-func (c storeComponent) Stop(context.Context) error      { return c.s.Close() }
+// storeComponent gives the store the start/stop lifecycle: migrations at
+// start, retention every hour, close at stop.
+type storeComponent struct {
+	s         analytics.Store
+	retention analytics.Retention
+	logger    *slog.Logger
+	cancel    context.CancelFunc
+	done      chan struct{}
+}
+
+func (c *storeComponent) Start(ctx context.Context) error {
+	if err := c.s.Migrate(ctx); err != nil {
+		return err
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	c.cancel, c.done = cancel, make(chan struct{})
+	go func() {
+		defer close(c.done)
+		t := time.NewTicker(retentionInterval)
+		defer t.Stop()
+		for {
+			if err := c.s.ApplyRetention(runCtx, time.Now(), c.retention); err != nil && runCtx.Err() == nil {
+				c.logger.Warn("apply retention", "err", err)
+			}
+			select {
+			case <-runCtx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return nil
+}
+
+func (c *storeComponent) Stop(context.Context) error {
+	if c.cancel != nil {
+		c.cancel()
+		<-c.done
+	}
+	return c.s.Close()
+}
 
 // newStore builds the configured store (no I/O).
 func newStore(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (analytics.Store, error) {
@@ -137,6 +177,8 @@ func (a *app) buildFlows(set *members.Set, routes enrich.RouteLookup) error {
 	if a.store, err = newStore(a.cfg, a.logger, a.reg); err != nil {
 		return err
 	}
+	a.storeLife = &storeComponent{s: a.store, logger: a.logger,
+		retention: analytics.Retention{Raw: a.cfg.Storage.Retention.Raw, Rollup: a.cfg.Storage.Retention.Rollup}}
 	ec, err := enrichConfig(a.cfg)
 	if err != nil {
 		return err

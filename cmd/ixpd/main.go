@@ -29,6 +29,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/ixpd/ixpd/flow/enrich"
 	"github.com/ixpd/ixpd/routeserver/members"
 )
 
@@ -169,6 +170,21 @@ func check(path string, dump bool, out io.Writer) error {
 	set, err := loadMembers(cfg)
 	if err != nil {
 		return err
+	}
+	ec, err := enrichConfig(cfg)
+	if err != nil {
+		return err
+	}
+	en, err := enrich.New(ec, set, nil, prometheus.NewRegistry())
+	if err != nil {
+		return err
+	}
+	for _, r := range en.RIRFiles() {
+		for _, p := range r.Problems {
+			if _, err := fmt.Fprintln(out, "warning:", p); err != nil {
+				return err
+			}
+		}
 	}
 	if dump {
 		return dumpConfig(cfg, out)
