@@ -19,6 +19,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ixpd/ixpd/analytics/duckdb"
+	"github.com/ixpd/ixpd/flow/collector"
 	"github.com/ixpd/ixpd/routeserver"
 	"github.com/ixpd/ixpd/routeserver/members"
 )
@@ -263,5 +265,33 @@ func TestPprof(t *testing.T) {
 	off := newTestAPI(t, Configuration{Tokens: []Token{{Name: "noc", SHA256: tokenHash(testToken)}}}, nil)
 	if code, _ := do(t, off.Handler(), "GET", "/debug/pprof/heap", testToken); code != 404 {
 		t.Errorf("pprof off: %d", code)
+	}
+}
+
+func TestFlowExporters(t *testing.T) {
+	cfg := Configuration{Tokens: []Token{{Name: "noc", SHA256: tokenHash(testToken)}}}
+	a := newTestAPI(t, cfg, nil)
+	if code, body := do(t, a.Handler(), "GET", "/api/v1/flow/exporters", testToken); code != 503 {
+		t.Errorf("without a collector: %d %v", code, body)
+	}
+	store, err := duckdb.New(slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry(), duckdb.Configuration{Path: ":memory:"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	ccfg := collector.DefaultConfiguration()
+	ccfg.SpoolDir = t.TempDir()
+	ccfg.SFlowListen = "127.0.0.1:0"
+	col, err := collector.New(slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry(), ccfg, collector.Dependencies{Writer: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.deps.Flows = col
+	if code, _ := do(t, a.Handler(), "GET", "/api/v1/flow/exporters", ""); code != 401 {
+		t.Errorf("without a token: %d", code)
+	}
+	code, body := do(t, a.Handler(), "GET", "/api/v1/flow/exporters", testToken)
+	if es, ok := body["exporters"].([]any); code != 200 || !ok || len(es) != 0 {
+		t.Errorf("exporters: %d %v", code, body)
 	}
 }
