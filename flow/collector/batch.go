@@ -131,10 +131,12 @@ func (b *batcher) spoolOrDrop(batch []flow.Flow) {
 	}
 }
 
-// write stores a batch; on failure the batch goes to the spool.
+// write stores a batch; on failure the batch goes to the spool. Stopping
+// does not cancel a write under way: a write cut short may have been
+// stored, and spooling it would store it twice.
 func (b *batcher) write(ctx context.Context, batch []flow.Flow) {
 	start := time.Now()
-	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	err := b.w.WriteFlows(wctx, batch)
 	cancel()
 	if err != nil {
@@ -160,7 +162,7 @@ func (b *batcher) replayOne(ctx context.Context) bool {
 		_ = b.sp.remove(seq) // it cannot be read; keeping it would block the spool
 		return false
 	}
-	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	if err := b.w.WriteFlows(wctx, batch); err != nil {
 		return false
@@ -195,7 +197,7 @@ func (b *batcher) run(ctx context.Context) error {
 			// Replay the spool while the store takes it, a few batches a
 			// second so fresh batches are not starved.
 			for range 8 {
-				if !b.replayOne(ctx) {
+				if ctx.Err() != nil || !b.replayOne(ctx) {
 					break
 				}
 			}

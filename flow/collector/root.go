@@ -49,10 +49,11 @@ type Component struct {
 	stats    *exporterTable
 	disp     *dispatcher
 
-	conns  []*net.UDPConn
-	eg     *errgroup.Group
-	cancel context.CancelFunc
-	reg    prometheus.Registerer
+	conns   []*net.UDPConn
+	readers sync.WaitGroup // the read loops, waited for before the workers stop
+	eg      *errgroup.Group
+	cancel  context.CancelFunc
+	reg     prometheus.Registerer
 }
 
 type metrics struct {
@@ -150,7 +151,9 @@ func (c *Component) Start(ctx context.Context) error {
 					"listener", l.kind.String(), "configured", c.cfg.ReceiveBuffer, "got", got)
 			}
 			c.conns = append(c.conns, conn)
+			c.readers.Add(1)
 			c.eg.Go(func() error {
+				defer c.readers.Done()
 				readLoop(conn, l.kind, c.disp, func(err error) {
 					c.metrics.receiveErrors.Inc()
 					c.logger.Debug("receive", "err", err)
@@ -254,6 +257,9 @@ func (c *Component) Stop(context.Context) error {
 		return nil
 	}
 	c.closeConns()
+	// A reader may be queueing the datagram it just read: let it, so the
+	// workers see it before they stop.
+	c.readers.Wait()
 	c.cancel()
 	return c.eg.Wait()
 }
