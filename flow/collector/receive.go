@@ -7,7 +7,6 @@ import (
 	"hash/maphash"
 	"net"
 	"net/netip"
-	"sync"
 	"syscall"
 	"time"
 
@@ -35,12 +34,9 @@ type datagram struct {
 	src     netip.AddrPort
 	t       time.Time
 	payload []byte
-	buf     *[]byte // returned to the pool after decoding
 }
 
 const maxDatagram = 65535
-
-var bufPool = sync.Pool{New: func() any { b := make([]byte, maxDatagram); return &b }}
 
 // listenUDP opens a UDP socket with a large receive buffer and, when
 // several sockets share an address, SO_REUSEPORT.
@@ -110,13 +106,14 @@ func (d *dispatcher) dispatch(dg datagram) {
 	}
 }
 
-// readLoop reads datagrams until the socket is closed.
+// readLoop reads datagrams until the socket is closed. Each queued payload
+// is copied to its own size, so full queues hold what was received (about
+// 1 KiB a datagram), not a 64 KiB read buffer each.
 func readLoop(conn *net.UDPConn, from listener, d *dispatcher, onErr func(error)) {
+	buf := make([]byte, maxDatagram)
 	for {
-		bp := bufPool.Get().(*[]byte)
-		n, src, err := conn.ReadFromUDPAddrPort(*bp)
+		n, src, err := conn.ReadFromUDPAddrPort(buf)
 		if err != nil {
-			bufPool.Put(bp)
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
@@ -124,6 +121,6 @@ func readLoop(conn *net.UDPConn, from listener, d *dispatcher, onErr func(error)
 			continue
 		}
 		d.dispatch(datagram{from: from, src: netip.AddrPortFrom(src.Addr().Unmap(), src.Port()), t: time.Now(),
-			payload: (*bp)[:n], buf: bp})
+			payload: append([]byte(nil), buf[:n]...)})
 	}
 }

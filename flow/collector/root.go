@@ -128,9 +128,8 @@ func (c *Component) Start(ctx context.Context) error {
 	runCtx, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel
 	c.eg, runCtx = errgroup.WithContext(runCtx)
-	c.disp = newDispatcher(c.cfg.Workers, c.cfg.QueueSize, func(d datagram) {
+	c.disp = newDispatcher(c.cfg.Workers, c.cfg.QueueSize, func(datagram) {
 		c.metrics.dropped.WithLabelValues("queue_full").Inc()
-		bufPool.Put(d.buf)
 	})
 	for _, l := range []struct {
 		addr string
@@ -226,9 +225,6 @@ func (c *Component) work(ctx context.Context, d *decoder.Decoder, q chan datagra
 func (c *Component) handle(d *decoder.Decoder, dg datagram, out []flow.Flow) ([]flow.Flow, error) {
 	c.metrics.datagrams.WithLabelValues(dg.from.String()).Inc()
 	out, err := d.Decode(dg.src, dg.t, dg.payload, out)
-	if dg.buf != nil {
-		bufPool.Put(dg.buf)
-	}
 	exporter := dg.src.Addr()
 	if len(out) > 0 {
 		exporter = out[0].Exporter
