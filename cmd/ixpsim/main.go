@@ -4,8 +4,10 @@
 // Subcommands:
 //
 //	ixpsim rs-bench [flags]   route-server convergence benchmark: ixpd against BIRD 2
+//	ixpsim flow-bench [flags] flow ingest benchmark: ixpd against goflow2
+//	ixpsim flow-send [flags]  paced sFlow/IPFIX sender (flow-bench's child)
 //
-// Run "ixpsim rs-bench -h" for the flags. docs/BENCHMARKS.md has the
+// Run "ixpsim rs-bench -h" (or flow-bench, flow-send) for the flags. docs/BENCHMARKS.md has the
 // figures and what they mean.
 package main
 
@@ -41,6 +43,8 @@ func usage(w io.Writer) {
 
 commands:
   rs-bench   route-server convergence benchmark: simulated members against ixpd and BIRD 2
+  flow-bench flow ingest benchmark: one sFlow stream into goflow2, ixpd+DuckDB, ixpd+ClickHouse
+  flow-send  paced sFlow v5/IPFIX sender (run by flow-bench in its own process)
 `)
 }
 
@@ -52,6 +56,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "rs-bench":
 		return rsBench(ctx, args[1:], stdout, stderr)
+	case "flow-bench":
+		return flowBenchCmd(ctx, args[1:], stdout, stderr)
+	case "flow-send":
+		return flowSend(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		usage(stdout)
 		return nil
