@@ -27,8 +27,9 @@ import (
 
 const testToken = "s3cret-token"
 
-func tokenHash(tok string) string {
-	sum := sha256.Sum256([]byte(tok))
+// testTokenHash is the config entry's hash of testToken.
+func testTokenHash() string {
+	sum := sha256.Sum256([]byte(testToken))
 	return hex.EncodeToString(sum[:])
 }
 
@@ -97,7 +98,7 @@ func do(t *testing.T, h http.Handler, method, path, token string) (int, map[stri
 func TestEndpoints(t *testing.T) {
 	var reloads int
 	reloadErr := error(nil)
-	a := newTestAPI(t, Configuration{Tokens: []Token{{Name: "noc", SHA256: tokenHash(testToken)}}}, func(context.Context) error {
+	a := newTestAPI(t, Configuration{Tokens: []Token{{Name: "noc", SHA256: testTokenHash()}}}, func(context.Context) error {
 		reloads++
 		return reloadErr
 	})
@@ -255,21 +256,21 @@ func TestStartStop(t *testing.T) {
 }
 
 func TestPprof(t *testing.T) {
-	a := newTestAPI(t, Configuration{Pprof: true, Tokens: []Token{{Name: "noc", SHA256: tokenHash(testToken)}}}, nil)
+	a := newTestAPI(t, Configuration{Pprof: true, Tokens: []Token{{Name: "noc", SHA256: testTokenHash()}}}, nil)
 	if code, _ := do(t, a.Handler(), "GET", "/debug/pprof/", ""); code != 401 {
 		t.Errorf("pprof without a token: %d", code)
 	}
 	if code, _ := do(t, a.Handler(), "GET", "/debug/pprof/heap?debug=1", testToken); code != 200 {
 		t.Errorf("heap profile: %d", code)
 	}
-	off := newTestAPI(t, Configuration{Tokens: []Token{{Name: "noc", SHA256: tokenHash(testToken)}}}, nil)
+	off := newTestAPI(t, Configuration{Tokens: []Token{{Name: "noc", SHA256: testTokenHash()}}}, nil)
 	if code, _ := do(t, off.Handler(), "GET", "/debug/pprof/heap", testToken); code != 404 {
 		t.Errorf("pprof off: %d", code)
 	}
 }
 
 func TestFlowExporters(t *testing.T) {
-	cfg := Configuration{Tokens: []Token{{Name: "noc", SHA256: tokenHash(testToken)}}}
+	cfg := Configuration{Tokens: []Token{{Name: "noc", SHA256: testTokenHash()}}}
 	a := newTestAPI(t, cfg, nil)
 	if code, body := do(t, a.Handler(), "GET", "/api/v1/flow/exporters", testToken); code != 503 {
 		t.Errorf("without a collector: %d %v", code, body)

@@ -120,7 +120,7 @@ func startClickHouse(ctx context.Context, argv []string, dir string) (*chServer,
 		}
 		if time.Now().After(deadline) {
 			p.stop()
-			return nil, fmt.Errorf("clickhouse-server in %s: not answering after 60s: %v", dir, err)
+			return nil, fmt.Errorf("clickhouse-server in %s: not answering after 60s: %w", dir, err)
 		}
 	}
 }

@@ -426,7 +426,7 @@ func (b *flowBench) start(ctx context.Context, t, dir, tag string) (*started, er
 		}
 		if time.Now().After(deadline) {
 			p.stop()
-			return nil, fmt.Errorf("%s not ready after 60s (metrics: %v)", t, merr)
+			return nil, fmt.Errorf("%s not ready after 60s (metrics: %w)", t, merr)
 		}
 	}
 }

@@ -491,7 +491,7 @@ func TestNoFlowLostWhileClickHouseIsDown(t *testing.T) {
 	}
 	es, _ := c.Exporters(ctx)
 	for _, e := range es {
-		if e.Errors != 0 || e.Address != lossAgent || e.Flows != uint64(want.Flows) {
+		if e.Errors != 0 || e.Address != lossAgent || e.Flows != want.Flows {
 			t.Errorf("exporter stats %+v", e)
 		}
 	}
