@@ -104,25 +104,17 @@ func startClickHouse(ctx context.Context, argv []string, dir string) (*chServer,
 	s := &chServer{proc: p, dir: dir,
 		addr:     fmt.Sprintf("127.0.0.1:%d", tcpPort),
 		httpAddr: fmt.Sprintf("127.0.0.1:%d", httpPort)}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	err = p.waitReady(ctx, 60*time.Second, 100*time.Millisecond, func() error {
 		out, err := s.query(ctx, "SELECT 1")
-		if err == nil && strings.TrimSpace(out) == "1" {
-			return s, nil
+		if err == nil && strings.TrimSpace(out) != "1" {
+			err = fmt.Errorf("SELECT 1 answered %q", out)
 		}
-		select {
-		case <-p.exited:
-			return nil, p.exitError()
-		case <-ctx.Done():
-			p.stop()
-			return nil, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			p.stop()
-			return nil, fmt.Errorf("clickhouse-server in %s: not answering after 60s: %w", dir, err)
-		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse-server in %s: %w", dir, err)
 	}
+	return s, nil
 }
 
 // query runs q over the HTTP interface and returns the body.

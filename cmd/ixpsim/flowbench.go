@@ -409,26 +409,20 @@ func (b *flowBench) start(ctx context.Context, t, dir, tag string) (*started, er
 	}
 	s.proc = p
 	// Ready: metrics answer and the sFlow port is bound.
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		_, merr := scrapeMetrics(ctx, s.metricsURL)
-		bound, berr := udpBound(ports[1])
-		if merr == nil && berr == nil && bound {
-			return s, nil
+	err = p.waitReady(ctx, 60*time.Second, 50*time.Millisecond, func() error {
+		if _, err := scrapeMetrics(ctx, s.metricsURL); err != nil {
+			return fmt.Errorf("metrics: %w", err)
 		}
-		select {
-		case <-p.exited:
-			return nil, p.exitError()
-		case <-ctx.Done():
-			p.stop()
-			return nil, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
+		bound, err := udpBound(ports[1])
+		if err == nil && !bound {
+			err = fmt.Errorf("sFlow port %d not bound", ports[1])
 		}
-		if time.Now().After(deadline) {
-			p.stop()
-			return nil, fmt.Errorf("%s not ready after 60s (metrics: %w)", t, merr)
-		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", t, err)
 	}
+	return s, nil
 }
 
 // flowIXPDConfig is ixpd's configuration for the bench; keys not set keep

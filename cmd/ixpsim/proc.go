@@ -205,3 +205,28 @@ func runOutput(bin string, args ...string) (string, error) {
 	out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
 	return string(out), err
 }
+
+// waitReady polls ready every interval until it returns nil. It gives up,
+// stopping the process, when the process exits, ctx ends or timeout
+// passes; the error then says why, with ready's last answer.
+func (p *rsProcess) waitReady(ctx context.Context, timeout, interval time.Duration, ready func() error) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		err := ready()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-p.exited:
+			return p.exitError()
+		case <-ctx.Done():
+			p.stop()
+			return ctx.Err()
+		case <-time.After(interval):
+		}
+		if time.Now().After(deadline) {
+			p.stop()
+			return fmt.Errorf("not ready after %s: %w", timeout, err)
+		}
+	}
+}
