@@ -130,3 +130,21 @@ func FuzzParseConfig(f *testing.F) {
 		}
 	})
 }
+
+func TestDumpHidesPassword(t *testing.T) {
+	data, err := os.ReadFile("testdata/golden/minimal.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := ParseConfig(append(data, []byte("storage:\n  driver: clickhouse\n  clickhouse: {password: hunter2}\n")...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := dumpConfig(cfg, &out); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "hunter2") || !strings.Contains(out.String(), "<redacted>") {
+		t.Errorf("dump shows the password:\n%s", out.String())
+	}
+}

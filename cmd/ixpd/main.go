@@ -195,6 +195,9 @@ func check(path string, dump bool, out io.Writer) error {
 
 // dumpConfig writes the effective configuration as YAML.
 func dumpConfig(cfg Config, out io.Writer) error {
+	if cfg.Storage.ClickHouse.Password != "" {
+		cfg.Storage.ClickHouse.Password = "<redacted>" // the dump is for reading, not a copy of the secret
+	}
 	enc := yaml.NewEncoder(out)
 	enc.SetIndent(2)
 	if err := enc.Encode(cfg); err != nil {
