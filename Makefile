@@ -26,8 +26,9 @@ test-short: ## unit tests only
 lint: ## golangci-lint (pinned in go.mod as a tool)
 	$(GO) tool golangci-lint run ./...
 
-bench: build ## route-server convergence, ixpd vs BIRD 2 (see docs/BENCHMARKS.md)
+bench: build ## route-server convergence vs BIRD 2 and flow ingest vs goflow2 (see docs/BENCHMARKS.md)
 	bin/ixpsim rs-bench -ixpd bin/ixpd -members 100 -prefixes 1000
+	bin/ixpsim flow-bench -ixpd bin/ixpd -rates 50k,100k,200k,400k -duration 15s -flood 20s
 
 fuzz: ## run each fuzz target for a minute
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./routeserver/members/
