@@ -393,6 +393,18 @@ func TestRouteServerWithRealMembers(t *testing.T) {
 		}
 	})
 
+	t.Run("session state for the IX-F export", func(t *testing.T) {
+		for _, tt := range []struct {
+			addr                    string
+			configured, established bool
+		}{{"127.0.0.2", true, true}, {"fd00:ffff::3", true, true}, {"127.0.0.6", true, false}, {"127.0.0.9", false, false}} {
+			c, e := rs.SessionState(addr(tt.addr))
+			if c != tt.configured || e != tt.established {
+				t.Errorf("SessionState(%s) = %v, %v; want %v, %v", tt.addr, c, e, tt.configured, tt.established)
+			}
+		}
+	})
+
 	t.Run("flow enrichment sees the origin AS of accepted routes", func(t *testing.T) {
 		if err := rs.RefreshSnapshot(); err != nil {
 			t.Fatal(err)

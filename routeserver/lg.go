@@ -378,3 +378,12 @@ func (c *Component) route(nlri bgp.NLRI, p *apiutil.Path) Route {
 	}
 	return r
 }
+
+// SessionState tells whether addr has a route-server session configured
+// and whether it is established now.
+func (c *Component) SessionState(addr netip.Addr) (configured, established bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, configured = c.sessions[addr]
+	return configured, configured && c.up[addr]
+}
