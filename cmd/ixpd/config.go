@@ -42,15 +42,17 @@ type Config struct {
 
 // IXP describes the exchange.
 type IXP struct {
-	Name        string   `yaml:"name"`
-	NameLong    string   `yaml:"name_long"`
-	Country     string   `yaml:"country"`
-	City        string   `yaml:"city"`
-	Latitude    float64  `yaml:"latitude"`
-	Longitude   float64  `yaml:"longitude"`
-	PeeringLAN  Prefixes `yaml:"peering_lan"`
-	IXFID       int      `yaml:"ixf_id"`
-	PeeringDBID int      `yaml:"peeringdb_id"`
+	Name         string   `yaml:"name"`
+	NameLong     string   `yaml:"name_long"`
+	Country      string   `yaml:"country"`
+	City         string   `yaml:"city"`
+	Latitude     float64  `yaml:"latitude"`
+	Longitude    float64  `yaml:"longitude"`
+	PeeringLAN   Prefixes `yaml:"peering_lan"`
+	IXFID        int      `yaml:"ixf_id"`
+	PeeringDBID  int      `yaml:"peeringdb_id"`
+	URL          string   `yaml:"url"`
+	SupportEmail string   `yaml:"support_email"`
 }
 
 // Domestic configures how flows are placed in countries.
