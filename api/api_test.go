@@ -296,3 +296,17 @@ func TestFlowExporters(t *testing.T) {
 		t.Errorf("exporters: %d %v", code, body)
 	}
 }
+
+func TestIXFExport(t *testing.T) {
+	a := newTestAPI(t, Configuration{}, nil)
+	if code, _ := do(t, a.Handler(), "GET", "/ixf/participants.json", ""); code != 503 {
+		t.Errorf("without an export: %d", code)
+	}
+	a.deps.IXF = func(context.Context) ([]byte, error) { return []byte(`{"version":"1.0"}`), nil }
+	req := httptest.NewRequest("GET", "/ixf/participants.json", nil)
+	rec := httptest.NewRecorder()
+	a.Handler().ServeHTTP(rec, req)
+	if rec.Code != 200 || rec.Body.String() != `{"version":"1.0"}` || rec.Header().Get("Access-Control-Allow-Origin") != "*" {
+		t.Errorf("export: %d %q %v", rec.Code, rec.Body.String(), rec.Header())
+	}
+}

@@ -37,6 +37,9 @@ func (e *invalidMembers) Unwrap() error { return e.err }
 // errFlowsOff is returned by flow endpoints when no collector runs.
 var errFlowsOff = errors.New("the flow collector is not running")
 
+// errNotServed is returned by endpoints this deployment does not serve.
+var errNotServed = errors.New("not served by this ixpd")
+
 // errUnauthorized is returned for a missing or wrong token.
 var errUnauthorized = errors.New("a valid bearer token is required")
 
@@ -55,7 +58,7 @@ func writeError(c *gin.Context, err error) {
 		status, code = http.StatusUnauthorized, "unauthorized"
 	case errors.Is(err, routeserver.ErrNotFound):
 		status, code = http.StatusNotFound, "not_found"
-	case errors.Is(err, routeserver.ErrNotRunning), errors.Is(err, errFlowsOff):
+	case errors.Is(err, routeserver.ErrNotRunning), errors.Is(err, errFlowsOff), errors.Is(err, errNotServed):
 		status, code = http.StatusServiceUnavailable, "unavailable"
 	}
 	msg := err.Error()

@@ -29,6 +29,8 @@ type Dependencies struct {
 	RouteServer *routeserver.Component
 	// Flows is the flow collector (nil when not running).
 	Flows *collector.Component
+	// IXF returns the exchange's IX-F Member Export (nil: not served).
+	IXF func(context.Context) ([]byte, error)
 	// Reload re-reads the members file and applies it.
 	Reload func(context.Context) error
 	// Gatherer serves /metrics.
@@ -113,6 +115,7 @@ func (a *Component) router() *gin.Engine {
 	lg.GET("/reasons", a.reasons)
 	r.POST("/api/v1/routeserver/reload", a.require(), a.reload)
 	r.GET("/api/v1/flow/exporters", a.require(), a.exporters)
+	r.GET("/ixf/participants.json", a.ixf)
 	if a.cfg.Pprof {
 		// Not in the OpenAPI document: a debugging aid, off by default.
 		r.GET("/debug/pprof/*profile", a.require(), gin.WrapF(func(w http.ResponseWriter, req *http.Request) {
@@ -188,4 +191,21 @@ func (a *Component) exporters(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"exporters": es})
+}
+
+// ixf serves the IX-F Member Export: public, and readable from any origin
+// (PeeringDB and connectivity maps fetch it).
+func (a *Component) ixf(c *gin.Context) {
+	if a.deps.IXF == nil {
+		writeError(c, errNotServed)
+		return
+	}
+	body, err := a.deps.IXF(c.Request.Context())
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.Header("Access-Control-Allow-Origin", "*")
+	c.Header("Cache-Control", "public, max-age=300")
+	c.Data(http.StatusOK, "application/json", body)
 }

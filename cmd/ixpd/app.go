@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -34,6 +35,7 @@ type app struct {
 	reg       *prometheus.Registry
 
 	reloads *prometheus.CounterVec
+	members atomic.Pointer[members.Set] // the members file in force
 }
 
 // component is the lifecycle every component shares.
@@ -60,8 +62,9 @@ func newApp(cfg Config, logger *slog.Logger) (*app, error) {
 	if err := a.buildFlows(set, a.rs); err != nil {
 		return nil, err
 	}
+	a.members.Store(set)
 	a.api, err = api.New(logger, a.reg, cfg.API, api.Dependencies{
-		RouteServer: a.rs, Flows: a.flows, Reload: a.reload, Gatherer: a.reg, Version: buildVersion(),
+		RouteServer: a.rs, Flows: a.flows, IXF: a.ixf, Reload: a.reload, Gatherer: a.reg, Version: buildVersion(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build API: %w", err)
@@ -234,6 +237,7 @@ func (a *app) reload(ctx context.Context) error {
 		return err
 	}
 	a.enricher.SetMembers(set)
+	a.members.Store(set)
 	if err := a.rs.SetMembers(ctx, set); err != nil {
 		a.reloads.WithLabelValues("error").Inc()
 		return fmt.Errorf("apply members: %w", err)
@@ -241,4 +245,16 @@ func (a *app) reload(ctx context.Context) error {
 	a.reloads.WithLabelValues("ok").Inc()
 	a.logger.Info("members reloaded", "members", len(set.Members), "sessions", len(set.Sessions()))
 	return nil
+}
+
+// ixf renders the IX-F Member Export from the members file in force and the
+// route server's sessions.
+func (a *app) ixf(context.Context) ([]byte, error) {
+	ixp := a.cfg.IXP
+	info := members.IXPInfo{IXFID: ixp.IXFID, PeeringDBID: ixp.PeeringDBID, ShortName: ixp.Name, Name: ixp.NameLong,
+		Country: ixp.Country, URL: ixp.URL, SupportEmail: ixp.SupportEmail, PeeringLANs: ixp.PeeringLAN, VLANID: 1}
+	if info.IXFID == 0 {
+		info.IXFID = 1 // not registered with IX-F yet: the schema wants a positive id
+	}
+	return members.Export(a.members.Load(), info, time.Now(), a.rs.SessionState)
 }

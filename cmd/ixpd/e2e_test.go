@@ -235,6 +235,17 @@ api:
 		t.Errorf("filtered route %+v", r)
 	}
 
+	// The IX-F export is public and says who peers with the route server.
+	var ixf struct {
+		Version    string `json:"version"`
+		MemberList []struct {
+			ASNum uint32 `json:"asnum"`
+		} `json:"member_list"`
+	}
+	if code := (client{t: t, base: api.base}).get("/ixf/participants.json", &ixf); code != 200 || ixf.Version != "1.0" || len(ixf.MemberList) != 2 {
+		t.Errorf("IX-F export: %d %+v", code, ixf)
+	}
+
 	// A members file with an error changes nothing.
 	writeMembers(fmt.Sprintf(e2eMembers, e2eMember(38800, "A", "127.0.0.2")+","+e2eMember(0, "bad", "127.0.0.9")))
 	if err := d.cmd.Process.Signal(syscall.SIGHUP); err != nil {
