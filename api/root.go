@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/ixpd/ixpd/analytics"
 	"github.com/ixpd/ixpd/flow/collector"
 	"github.com/ixpd/ixpd/routeserver"
 )
@@ -27,6 +28,8 @@ import (
 // Dependencies are the components the API serves.
 type Dependencies struct {
 	RouteServer *routeserver.Component
+	// Store is the analytics store (nil: traffic endpoints answer 503).
+	Store analytics.Store
 	// Flows is the flow collector (nil when not running).
 	Flows *collector.Component
 	// IXF returns the exchange's IX-F Member Export (nil: not served).
@@ -116,6 +119,9 @@ func (a *Component) router() *gin.Engine {
 	r.POST("/api/v1/routeserver/reload", a.require(), a.reload)
 	r.GET("/api/v1/flow/exporters", a.require(), a.exporters)
 	r.GET("/ixf/participants.json", a.ixf)
+	r.GET("/api/v1/traffic", a.traffic)
+	r.GET("/api/v1/traffic/summary", a.trafficSummary)
+	r.GET("/api/v1/traffic/matrix", a.require(), a.matrix)
 	if a.cfg.Pprof {
 		// Not in the OpenAPI document: a debugging aid, off by default.
 		r.GET("/debug/pprof/*profile", a.require(), gin.WrapF(func(w http.ResponseWriter, req *http.Request) {

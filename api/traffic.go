@@ -1,0 +1,215 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/ixpd/ixpd/analytics"
+)
+
+// Bounds on what one request may ask of the store.
+const (
+	maxRange = 400 * 24 * time.Hour // a bit more than a year of rollups
+	maxBins  = 10000
+)
+
+// timeRange is a request's from/to/step.
+type timeRange struct {
+	from, to time.Time
+	step     time.Duration
+}
+
+// parseRange reads from and to (RFC 3339, default the last 24 h) and step
+// (a multiple of 5m; default: 5m up to two days, else 1h).
+func parseRange(c *gin.Context, now time.Time) (timeRange, error) {
+	r := timeRange{to: now.UTC(), from: now.UTC().Add(-24 * time.Hour)}
+	for _, p := range []struct {
+		name string
+		dst  *time.Time
+	}{{"from", &r.from}, {"to", &r.to}} {
+		if v := c.Query(p.name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				return r, &badRequest{param: p.name, err: fmt.Errorf("%q is not an RFC 3339 time such as 2026-11-01T00:00:00Z", v)}
+			}
+			*p.dst = t.UTC()
+		}
+	}
+	if !r.to.After(r.from) {
+		return r, &badRequest{param: "to", err: errors.New("must be after from")}
+	}
+	if r.to.Sub(r.from) > maxRange {
+		return r, &badRequest{param: "from", err: fmt.Errorf("the range is longer than %d days", int(maxRange.Hours()/24))}
+	}
+	r.step = analytics.BinSize
+	if r.to.Sub(r.from) > 48*time.Hour {
+		r.step = time.Hour
+	}
+	if v := c.Query("step"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 || d%analytics.BinSize != 0 {
+			return r, &badRequest{param: "step", err: fmt.Errorf("%q is not a positive multiple of 5m such as 5m or 1h", v)}
+		}
+		r.step = d
+	}
+	if r.to.Sub(r.from)/r.step > maxBins {
+		return r, &badRequest{param: "step", err: fmt.Errorf("%s gives more than %d bins over this range", r.step, maxBins)}
+	}
+	return r, nil
+}
+
+// ixpTraffic is the query for traffic across the exchange: samples between
+// two different members.
+func ixpTraffic(r timeRange, step time.Duration, group analytics.GroupBy) analytics.SeriesQuery {
+	return analytics.SeriesQuery{From: r.from, To: r.to, Step: step, GroupBy: group, IXPExchanged: true}
+}
+
+func (a *Component) store(c *gin.Context) (analytics.Store, bool) {
+	if a.deps.Store == nil {
+		writeError(c, errNotServed)
+		return nil, false
+	}
+	return a.deps.Store, true
+}
+
+// trafficSummary is peak, p95, average and volume of IXP traffic.
+func (a *Component) trafficSummary(c *gin.Context) {
+	st, ok := a.store(c)
+	if !ok {
+		return
+	}
+	r, err := parseRange(c, time.Now())
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	points, err := st.Series(c.Request.Context(), ixpTraffic(r, analytics.BinSize, analytics.GroupNone))
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	s := analytics.Summarize(analytics.FillSeries(points, r.from, r.to, analytics.BinSize))
+	body := gin.H{"from": r.from, "to": r.to, "peak_bps": s.PeakBps, "p95_bps": s.P95Bps, "avg_bps": s.AvgBps,
+		"volume_bytes": s.VolumeBytes, "bins": s.Bins, "missing_bins": s.MissingBins}
+	if s.Bins > 0 {
+		body["peak_at"] = s.PeakAt
+	}
+	c.JSON(http.StatusOK, body)
+}
+
+// groupKey names a series' group in the response.
+func groupKey(g analytics.GroupBy, k analytics.SeriesKey) gin.H {
+	switch g {
+	case analytics.GroupMember:
+		return gin.H{"src_asn": k.Key}
+	case analytics.GroupPair:
+		return gin.H{"src_asn": k.Key, "dst_asn": k.Key2}
+	case analytics.GroupFamily:
+		return gin.H{"family": k.Key}
+	}
+	return gin.H{}
+}
+
+// traffic is the IXP traffic series in bits per second, split by a group.
+// Per-member groups need a token.
+func (a *Component) traffic(c *gin.Context) {
+	st, ok := a.store(c)
+	if !ok {
+		return
+	}
+	r, err := parseRange(c, time.Now())
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	group := analytics.GroupBy(c.DefaultQuery("group_by", "none"))
+	switch group {
+	case analytics.GroupNone, analytics.GroupFamily:
+	case analytics.GroupMember, analytics.GroupPair:
+		if !a.tokens.valid(c.GetHeader("Authorization")) {
+			a.metrics.authFailures.Inc()
+			writeError(c, errUnauthorized)
+			return
+		}
+	default:
+		writeError(c, &badRequest{param: "group_by", err: fmt.Errorf("%q is not none, member, pair or family", group)})
+		return
+	}
+	points, err := st.Series(c.Request.Context(), ixpTraffic(r, r.step, group))
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	byKey := analytics.FillSeriesByKey(points, r.from, r.to, r.step)
+	if group == analytics.GroupNone && len(byKey) == 0 {
+		byKey[analytics.SeriesKey{}] = analytics.FillSeries(nil, r.from, r.to, r.step)
+	}
+	keys := make([]analytics.SeriesKey, 0, len(byKey))
+	for k := range byKey {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(x, y analytics.SeriesKey) int {
+		if x.Key != y.Key {
+			return cmpUint(x.Key, y.Key)
+		}
+		return cmpUint(x.Key2, y.Key2)
+	})
+	series := make([]gin.H, 0, len(keys))
+	for _, k := range keys {
+		pts := make([][2]any, 0, len(byKey[k]))
+		for _, b := range byKey[k] {
+			pts = append(pts, [2]any{b.Start, b.Bps})
+		}
+		s := groupKey(group, k)
+		s["points"] = pts
+		series = append(series, s)
+	}
+	c.JSON(http.StatusOK, gin.H{"from": r.from, "to": r.to, "step": r.step.String(), "group_by": group, "series": series})
+}
+
+// matrix is the bytes exchanged per (source member, destination member).
+func (a *Component) matrix(c *gin.Context) {
+	st, ok := a.store(c)
+	if !ok {
+		return
+	}
+	r, err := parseRange(c, time.Now())
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	points, err := st.Series(c.Request.Context(), ixpTraffic(r, r.step, analytics.GroupPair))
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	sums := map[analytics.SeriesKey]uint64{}
+	for _, p := range points {
+		sums[analytics.SeriesKey{Key: p.Key, Key2: p.Key2}] += p.Bytes
+	}
+	pairs := make([]gin.H, 0, len(sums))
+	keys := make([]analytics.SeriesKey, 0, len(sums))
+	for k := range sums {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(x, y analytics.SeriesKey) int { return cmpUint(sums[y], sums[x]) })
+	for _, k := range keys {
+		pairs = append(pairs, gin.H{"src_asn": k.Key, "dst_asn": k.Key2, "bytes": sums[k]})
+	}
+	c.JSON(http.StatusOK, gin.H{"from": r.from, "to": r.to, "pairs": pairs})
+}
+
+func cmpUint(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

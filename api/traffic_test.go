@@ -1,0 +1,117 @@
+package api
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ixpd/ixpd/analytics/duckdb"
+	"github.com/ixpd/ixpd/flow"
+)
+
+// trafficAPI serves a DuckDB store holding three 5-minute bins of IXP
+// traffic between members 38800 and 17993, and one flow that is not
+// IXP-exchanged.
+func trafficAPI(t *testing.T) (*Component, time.Time) {
+	t.Helper()
+	store, err := duckdb.New(slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry(), duckdb.Configuration{Path: ":memory:"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	ctx := context.Background()
+	if err := store.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	f := func(at time.Duration, bytes uint64, src, dst uint32, ixp bool) flow.Flow {
+		return flow.Flow{TimeReceived: start.Add(at), Exporter: netip.MustParseAddr("127.0.0.10"), Protocol: flow.ProtocolSFlow5,
+			Bytes: bytes, Packets: 1, EType: 0x0800, Role: flow.RoleIXPSwitch, SrcMember: src, DstMember: dst, IXPExchanged: ixp}
+	}
+	if err := store.WriteFlows(ctx, []flow.Flow{
+		f(1*time.Minute, 30_000_000, 38800, 17993, true), // bin 0: 30 MB → 800,000 bps
+		f(2*time.Minute, 7_500_000, 17993, 38800, true),  // bin 0: +7.5 MB → 1,000,000 bps
+		f(6*time.Minute, 75_000_000, 38800, 17993, true), // bin 1: 2,000,000 bps
+		f(14*time.Minute, 3_750_000, 38800, 17993, true), // bin 2: 100,000 bps
+		f(14*time.Minute, 99_000_000, 38800, 0, false),   // not IXP traffic
+	}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := Configuration{Tokens: []Token{{Name: "noc", SHA256: testTokenHash()}}}
+	a := newTestAPI(t, cfg, nil)
+	a.deps.Store = store
+	return a, start
+}
+
+func TestTrafficSummary(t *testing.T) {
+	a, start := trafficAPI(t)
+	// Four bins from 00:00 to 00:20: 1,000,000, 2,000,000, 100,000 and a
+	// missing one (0). Sorted: 0, 100k, 1M, 2M; n = 4 < 20 drops none, so
+	// p95 = the peak. Average (1M + 2M + 0.1M + 0) / 4 = 775,000.
+	code, body := do(t, a.Handler(), "GET", "/api/v1/traffic/summary?from="+start.Format(time.RFC3339)+"&to="+start.Add(20*time.Minute).Format(time.RFC3339), "")
+	if code != 200 {
+		t.Fatalf("%d %v", code, body)
+	}
+	got := map[string]any{"peak_bps": body["peak_bps"], "peak_at": body["peak_at"], "p95_bps": body["p95_bps"], "avg_bps": body["avg_bps"],
+		"volume_bytes": body["volume_bytes"], "bins": body["bins"], "missing_bins": body["missing_bins"]}
+	want := map[string]any{"peak_bps": 2e6, "peak_at": "2026-11-01T00:05:00Z", "p95_bps": 2e6, "avg_bps": 775000.0,
+		"volume_bytes": 116_250_000.0, "bins": 4.0, "missing_bins": 1.0}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("summary (-got +want):\n%s", diff)
+	}
+}
+
+func TestTrafficSeriesAndMatrix(t *testing.T) {
+	a, start := trafficAPI(t)
+	rng := "from=" + start.Format(time.RFC3339) + "&to=" + start.Add(15*time.Minute).Format(time.RFC3339)
+	code, body := do(t, a.Handler(), "GET", "/api/v1/traffic?"+rng+"&step=15m", "")
+	if code != 200 {
+		t.Fatalf("%d %v", code, body)
+	}
+	// One 15-minute bin: 116.25 MB × 8 / 900 s = 1,033,333.3 bps.
+	series := body["series"].([]any)
+	pts := series[0].(map[string]any)["points"].([]any)
+	if len(series) != 1 || len(pts) != 1 || pts[0].([]any)[1].(float64) < 1033333 || pts[0].([]any)[1].(float64) > 1033334 {
+		t.Errorf("series %v", series)
+	}
+	if code, _ := do(t, a.Handler(), "GET", "/api/v1/traffic?"+rng+"&group_by=pair", ""); code != 401 {
+		t.Errorf("pair series without a token: %d", code)
+	}
+	code, body = do(t, a.Handler(), "GET", "/api/v1/traffic/matrix?"+rng, testToken)
+	if code != 200 {
+		t.Fatalf("%d %v", code, body)
+	}
+	want := []any{
+		map[string]any{"src_asn": 38800.0, "dst_asn": 17993.0, "bytes": 108_750_000.0},
+		map[string]any{"src_asn": 17993.0, "dst_asn": 38800.0, "bytes": 7_500_000.0},
+	}
+	if diff := cmp.Diff(body["pairs"], any(want)); diff != "" {
+		t.Errorf("matrix (-got +want):\n%s", diff)
+	}
+}
+
+func TestTrafficBadParameters(t *testing.T) {
+	a, _ := trafficAPI(t)
+	for _, tt := range []struct{ query, param string }{
+		{"from=yesterday", "from"},
+		{"to=2026-13-01T00:00:00Z", "to"},
+		{"from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z", "to"},
+		{"from=2020-01-01T00:00:00Z&to=2026-01-01T00:00:00Z", "from"},
+		{"step=7m", "step"},
+		{"step=-5m", "step"},
+		{"from=2026-01-01T00:00:00Z&to=2026-12-01T00:00:00Z&step=5m", "step"},
+		{"group_by=country", "group_by"},
+	} {
+		code, body := do(t, a.Handler(), "GET", "/api/v1/traffic?"+tt.query, "")
+		e, _ := body["error"].(map[string]any)
+		if msg, _ := e["message"].(string); code != 400 || len(msg) < len(tt.param) || msg[:len(tt.param)] != tt.param {
+			t.Errorf("%s: %d %v, want 400 naming %s", tt.query, code, body, tt.param)
+		}
+	}
+}
