@@ -166,10 +166,10 @@ func LocalShare(viaIXPBytes, viaTransitBytes uint64) (share float64, ok bool) {
 // SavingsParam is one configured input of the savings estimate: a central
 // value, the range the band is built from, and where the values came from.
 type SavingsParam struct {
-	Value  float64
-	Low    float64
-	High   float64
-	Source string // e.g. the configuration key, "analytics.savings.transit_price"
+	Value  float64 `json:"value"`
+	Low    float64 `json:"low"`
+	High   float64 `json:"high"`
+	Source string  `json:"source"` // e.g. the configuration key, "analytics.savings.transit_price"
 }
 
 // SavingsInput is everything the transit savings of a month depend on.

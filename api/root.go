@@ -28,6 +28,8 @@ import (
 // Dependencies are the components the API serves.
 type Dependencies struct {
 	RouteServer *routeserver.Component
+	// Savings are the inputs of the savings estimate.
+	Savings Savings
 	// Store is the analytics store (nil: traffic endpoints answer 503).
 	Store analytics.Store
 	// Flows is the flow collector (nil when not running).
@@ -122,6 +124,7 @@ func (a *Component) router() *gin.Engine {
 	r.GET("/api/v1/traffic", a.traffic)
 	r.GET("/api/v1/traffic/summary", a.trafficSummary)
 	r.GET("/api/v1/traffic/matrix", a.require(), a.matrix)
+	r.GET("/api/v1/savings", a.savings)
 	if a.cfg.Pprof {
 		// Not in the OpenAPI document: a debugging aid, off by default.
 		r.GET("/debug/pprof/*profile", a.require(), gin.WrapF(func(w http.ResponseWriter, req *http.Request) {

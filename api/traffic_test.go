@@ -115,3 +115,37 @@ func TestTrafficBadParameters(t *testing.T) {
 		}
 	}
 }
+
+func TestSavings(t *testing.T) {
+	a, _ := trafficAPI(t)
+	a.deps.Savings = Savings{
+		TransitPrice: SavingsInput{Value: 10, Low: 5, High: 20, Source: "regional transit quotes 2026"},
+		IXPCost:      SavingsInput{Value: 2, Low: 1, High: 3},
+		Alpha:        SavingsInput{Value: 1, Low: 0.5, High: 1},
+	}
+	code, body := do(t, a.Handler(), "GET", "/api/v1/savings?month=2026-11", "")
+	if code != 200 {
+		t.Fatalf("%d %v", code, body)
+	}
+	// November 2026: 8,640 bins, three with traffic; peak 2 Mbps. p95 drops
+	// the top 432 bins, so it is 0. Peak savings 1 × 2 × (10 − 2) = 16 USD;
+	// peak band 0.5 × 2 × (5 − 3) = 2 to 1 × 2 × (20 − 1) = 38.
+	got := map[string]any{"month": body["month"], "p95_mbps": body["p95_mbps"], "peak_mbps": body["peak_mbps"],
+		"savings_usd_p95": body["savings_usd_p95"], "savings_usd_peak": body["savings_usd_peak"], "band_peak": body["band_peak"],
+		"alpha": body["alpha"], "transit": body["transit_price_usd_per_mbps_month"], "ixp": body["ixp_cost_usd_per_mbps_month"]}
+	want := map[string]any{"month": "2026-11", "p95_mbps": 0.0, "peak_mbps": 2.0, "savings_usd_p95": 0.0, "savings_usd_peak": 16.0,
+		"band_peak": map[string]any{"low_usd": 2.0, "high_usd": 38.0}, "alpha": 1.0, "transit": 10.0, "ixp": 2.0}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("savings (-got +want):\n%s", diff)
+	}
+	inputs := body["inputs"].(map[string]any)
+	if src := inputs["transit_price"].(map[string]any)["source"]; src != "regional transit quotes 2026" {
+		t.Errorf("transit price source %v", src)
+	}
+	if body["method"] == "" {
+		t.Error("no method text")
+	}
+	if code, body := do(t, a.Handler(), "GET", "/api/v1/savings?month=2026-13", ""); code != 400 {
+		t.Errorf("bad month: %d %v", code, body)
+	}
+}

@@ -64,7 +64,7 @@ func newApp(cfg Config, logger *slog.Logger) (*app, error) {
 	}
 	a.members.Store(set)
 	a.api, err = api.New(logger, a.reg, cfg.API, api.Dependencies{
-		RouteServer: a.rs, Flows: a.flows, Store: a.store, IXF: a.ixf, Reload: a.reload, Gatherer: a.reg, Version: buildVersion(),
+		RouteServer: a.rs, Flows: a.flows, Store: a.store, Savings: cfg.Savings, IXF: a.ixf, Reload: a.reload, Gatherer: a.reg, Version: buildVersion(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build API: %w", err)

@@ -34,6 +34,7 @@ type Config struct {
 	Flow          collector.Configuration   `yaml:"flow"`
 	Domestic      Domestic                  `yaml:"domestic"`
 	Storage       Storage                   `yaml:"storage"`
+	Savings       api.Savings               `yaml:"savings"`
 	API           api.Configuration         `yaml:"api"`
 
 	// dir is the config file's folder; relative paths are relative to it.
@@ -100,7 +101,8 @@ func DefaultConfig() Config {
 			ClickHouse: clickhouse.DefaultConfiguration(),
 			Retention:  Retention{Raw: analytics.DefaultRetention.Raw, Rollup: analytics.DefaultRetention.Rollup},
 		},
-		API: api.DefaultConfiguration(),
+		Savings: api.DefaultSavings(),
+		API:     api.DefaultConfiguration(),
 	}
 }
 
@@ -199,7 +201,7 @@ func (c Config) Validate() error {
 	if c.Storage.Retention.Rollup < c.Storage.Retention.Raw {
 		errs = append(errs, fmt.Errorf("storage.retention.rollup: %s is shorter than storage.retention.raw", c.Storage.Retention.Rollup))
 	}
-	for _, err := range []error{c.RouteServer.Validate(), c.Flow.Validate(), c.API.Validate()} {
+	for _, err := range []error{c.RouteServer.Validate(), c.Flow.Validate(), c.Savings.Validate(), c.API.Validate()} {
 		if err != nil {
 			errs = append(errs, err)
 		}
