@@ -28,6 +28,8 @@ import (
 // Dependencies are the components the API serves.
 type Dependencies struct {
 	RouteServer *routeserver.Component
+	// Exchange describes the exchange for the map feed.
+	Exchange Exchange
 	// Savings are the inputs of the savings estimate.
 	Savings Savings
 	// Store is the analytics store (nil: traffic endpoints answer 503).
@@ -46,12 +48,13 @@ type Dependencies struct {
 
 // Component is the HTTP API.
 type Component struct {
-	logger  *slog.Logger
-	cfg     Configuration
-	deps    Dependencies
-	tokens  tokenChecker
-	metrics *metrics
-	handler http.Handler
+	logger   *slog.Logger
+	cfg      Configuration
+	deps     Dependencies
+	tokens   tokenChecker
+	metrics  *metrics
+	handler  http.Handler
+	mapCache mapCache
 
 	srv *http.Server
 	eg  errgroup.Group
@@ -125,6 +128,7 @@ func (a *Component) router() *gin.Engine {
 	r.GET("/api/v1/traffic/summary", a.trafficSummary)
 	r.GET("/api/v1/traffic/matrix", a.require(), a.matrix)
 	r.GET("/api/v1/savings", a.savings)
+	r.GET("/api/v1/map.geojson", a.mapFeed)
 	if a.cfg.Pprof {
 		// Not in the OpenAPI document: a debugging aid, off by default.
 		r.GET("/debug/pprof/*profile", a.require(), gin.WrapF(func(w http.ResponseWriter, req *http.Request) {

@@ -2,12 +2,15 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
+	"net/http/httptest"
 	"net/netip"
 	"testing"
 	"time"
 
+	"github.com/gin-gonic/gin"
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -147,5 +150,41 @@ func TestSavings(t *testing.T) {
 	}
 	if code, body := do(t, a.Handler(), "GET", "/api/v1/savings?month=2026-13", ""); code != 400 {
 		t.Errorf("bad month: %d %v", code, body)
+	}
+}
+
+func TestMapFeed(t *testing.T) {
+	a, start := trafficAPI(t)
+	edge := func(pc flow.PathClass, bytes uint64) flow.Flow {
+		return flow.Flow{TimeReceived: start.Add(time.Hour), Exporter: netip.MustParseAddr("127.0.0.20"), Protocol: flow.ProtocolIPFIX,
+			Bytes: bytes, Packets: 1, EType: 0x0800, Role: flow.RoleMemberEdge, PathClass: pc, Domestic: true}
+	}
+	if err := a.deps.Store.WriteFlows(context.Background(), []flow.Flow{edge(flow.PathViaIXP, 300), edge(flow.PathViaTransit, 100)}); err != nil {
+		t.Fatal(err)
+	}
+	a.deps.Exchange = Exchange{Name: "SIXP", Country: "WS", City: "Apia", Latitude: -13.8333, Longitude: -171.7667, Members: func() int { return 4 }}
+	f := a.buildMapFeed(context.Background(), time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC))
+	props := f["properties"].(gin.H)
+	got := map[string]any{"type": f["type"], "coordinates": f["geometry"].(gin.H)["coordinates"], "member_count": props["member_count"],
+		"peak_bps": props["peak_bps"], "p95_bps": props["p95_bps"], "period": props["period"], "local_share": props["local_share"],
+		"median_latency_ms": props["median_latency_ms"]}
+	want := map[string]any{"type": "Feature", "coordinates": []float64{-171.7667, -13.8333}, "member_count": 4,
+		"peak_bps": 2e6, "p95_bps": 0.0, "period": "2026-11", "local_share": 0.75, "median_latency_ms": nil}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("map feed (-got +want):\n%s", diff)
+	}
+	req := httptest.NewRequest("GET", "/api/v1/map.geojson", nil)
+	rec := httptest.NewRecorder()
+	a.Handler().ServeHTTP(rec, req)
+	var feed struct {
+		Type     string `json:"type"`
+		Geometry struct {
+			Type        string    `json:"type"`
+			Coordinates []float64 `json:"coordinates"`
+		} `json:"geometry"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &feed); err != nil || rec.Code != 200 || feed.Type != "Feature" || feed.Geometry.Type != "Point" ||
+		rec.Header().Get("Access-Control-Allow-Origin") != "*" {
+		t.Errorf("GET map.geojson: %d %v %s", rec.Code, err, rec.Body.String())
 	}
 }

@@ -64,7 +64,9 @@ func newApp(cfg Config, logger *slog.Logger) (*app, error) {
 	}
 	a.members.Store(set)
 	a.api, err = api.New(logger, a.reg, cfg.API, api.Dependencies{
-		RouteServer: a.rs, Flows: a.flows, Store: a.store, Savings: cfg.Savings, IXF: a.ixf, Reload: a.reload, Gatherer: a.reg, Version: buildVersion(),
+		RouteServer: a.rs, Flows: a.flows, Store: a.store, Savings: cfg.Savings, IXF: a.ixf,
+		Exchange: api.Exchange{Name: cfg.IXP.Name, NameLong: cfg.IXP.NameLong, Country: cfg.IXP.Country, City: cfg.IXP.City,
+			Latitude: cfg.IXP.Latitude, Longitude: cfg.IXP.Longitude, Members: func() int { return len(a.members.Load().Members) }}, Reload: a.reload, Gatherer: a.reg, Version: buildVersion(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build API: %w", err)
