@@ -81,6 +81,9 @@ type SeriesQuery struct {
 	IXPExchanged bool
 	Domestic     bool
 	Role         flow.Role
+	// PathClass keeps one path class of member-edge flows
+	// (flow.PathUnknown: all).
+	PathClass flow.PathClass
 }
 
 // Point is one bin of a series.

@@ -90,6 +90,10 @@ func (s *Store) Series(ctx context.Context, q analytics.SeriesQuery) ([]analytic
 		query += " AND role = ?"
 		args = append(args, uint8(q.Role))
 	}
+	if q.PathClass != flow.PathUnknown {
+		query += " AND path_class = ?"
+		args = append(args, uint8(q.PathClass))
+	}
 	query += " GROUP BY t, k1, k2 ORDER BY t, k1, k2"
 
 	start := time.Now()

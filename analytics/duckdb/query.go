@@ -75,6 +75,10 @@ func (s *Store) Series(ctx context.Context, q analytics.SeriesQuery) ([]analytic
 		args = append(args, uint8(q.Role))
 		fmt.Fprintf(&where, " AND role = $%d", len(args))
 	}
+	if q.PathClass != flow.PathUnknown {
+		args = append(args, uint8(q.PathClass))
+		fmt.Fprintf(&where, " AND path_class = $%d", len(args))
+	}
 	query := fmt.Sprintf(`SELECT epoch_us(bin) // $1 * $1 AS t, %s AS k1, %s AS k2,
 			sum(bytes)::UBIGINT, sum(packets)::UBIGINT, sum(flows)::UBIGINT
 		FROM flows_5m

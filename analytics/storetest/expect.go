@@ -73,7 +73,8 @@ func expectSeries(flows []flow.Flow, q analytics.SeriesQuery) []analytics.Point 
 	for i := range flows {
 		f := &flows[i]
 		if (q.IXPExchanged && !f.IXPExchanged) || (q.Domestic && !f.Domestic) ||
-			(q.Role != flow.RoleUnknown && f.Role != q.Role) {
+			(q.Role != flow.RoleUnknown && f.Role != q.Role) ||
+			(q.PathClass != flow.PathUnknown && f.PathClass != q.PathClass) {
 			continue
 		}
 		bin := epochFloor(f.TimeReceived, analytics.BinSize)

@@ -116,8 +116,8 @@ func checkSeries(t *testing.T, s analytics.Store, flows []flow.Flow, q analytics
 		t.Errorf("Series(%+v): points are not sorted by time, key, key2", q)
 	}
 	if diff := gocmp.Diff(got, expectSeries(flows, q), cmpopts.EquateEmpty()); diff != "" {
-		t.Errorf("Series(group %s, step %s, from %s, to %s, ixp %t, domestic %t, role %s) (-got +want):\n%s",
-			q.GroupBy, q.Step, q.From, q.To, q.IXPExchanged, q.Domestic, q.Role, diff)
+		t.Errorf("Series(group %s, step %s, from %s, to %s, ixp %t, domestic %t, role %s, path %s) (-got +want):\n%s",
+			q.GroupBy, q.Step, q.From, q.To, q.IXPExchanged, q.Domestic, q.Role, q.PathClass, diff)
 	}
 }
 
@@ -204,6 +204,8 @@ func testSeries(t *testing.T, s analytics.Store) {
 		{"switch", analytics.SeriesQuery{Role: flow.RoleIXPSwitch}},
 		{"edge", analytics.SeriesQuery{Role: flow.RoleMemberEdge}},
 		{"ixp-domestic-switch", analytics.SeriesQuery{IXPExchanged: true, Domestic: true, Role: flow.RoleIXPSwitch}},
+		{"edge-domestic-via-ixp", analytics.SeriesQuery{Domestic: true, Role: flow.RoleMemberEdge, PathClass: flow.PathViaIXP}},
+		{"via-transit", analytics.SeriesQuery{PathClass: flow.PathViaTransit}},
 	}
 	for _, r := range ranges {
 		for _, g := range groups {
