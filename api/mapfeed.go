@@ -18,6 +18,10 @@ type Exchange struct {
 	Latitude, Longitude           float64
 	// Members counts the members in the members file now.
 	Members func() int
+	// MemberASNs lists them.
+	MemberASNs func() []uint32
+	// EdgeMembers are the members with an edge exporter (member_edge).
+	EdgeMembers map[uint32]bool
 }
 
 // mapCacheFor is how long a computed map feed is served again.

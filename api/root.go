@@ -129,6 +129,7 @@ func (a *Component) router() *gin.Engine {
 	r.GET("/api/v1/traffic/matrix", a.require(), a.matrix)
 	r.GET("/api/v1/savings", a.savings)
 	r.GET("/api/v1/map.geojson", a.mapFeed)
+	r.GET("/api/v1/domestic", a.require(), a.domestic)
 	if a.cfg.Pprof {
 		// Not in the OpenAPI document: a debugging aid, off by default.
 		r.GET("/debug/pprof/*profile", a.require(), gin.WrapF(func(w http.ResponseWriter, req *http.Request) {

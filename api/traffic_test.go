@@ -188,3 +188,36 @@ func TestMapFeed(t *testing.T) {
 		t.Errorf("GET map.geojson: %d %v %s", rec.Code, err, rec.Body.String())
 	}
 }
+
+func TestDomestic(t *testing.T) {
+	a, start := trafficAPI(t)
+	edge := func(pc flow.PathClass, bytes uint64, src, dst uint32) flow.Flow {
+		return flow.Flow{TimeReceived: start.Add(time.Hour), Exporter: netip.MustParseAddr("127.0.0.20"), Protocol: flow.ProtocolIPFIX,
+			Bytes: bytes, Packets: 1, EType: 0x0800, Role: flow.RoleMemberEdge, PathClass: pc, Domestic: true, SrcMember: src, DstMember: dst}
+	}
+	if err := a.deps.Store.WriteFlows(context.Background(), []flow.Flow{
+		edge(flow.PathViaIXP, 300, 38800, 0), edge(flow.PathViaTransit, 100, 0, 38800), edge(flow.PathInternal, 999, 38800, 38800),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	a.deps.Exchange = Exchange{MemberASNs: func() []uint32 { return []uint32{38800, 17993} }, EdgeMembers: map[uint32]bool{38800: true}}
+	rng := "from=" + start.Format(time.RFC3339) + "&to=" + start.Add(24*time.Hour).Format(time.RFC3339)
+	if code, _ := do(t, a.Handler(), "GET", "/api/v1/domestic?"+rng, ""); code != 401 {
+		t.Errorf("without a token: %d", code)
+	}
+	code, body := do(t, a.Handler(), "GET", "/api/v1/domestic?"+rng, testToken)
+	if code != 200 {
+		t.Fatalf("%d %v", code, body)
+	}
+	want := map[string]any{
+		"overall": map[string]any{"via_ixp_bytes": 300.0, "via_transit_bytes": 100.0, "local_share": 0.75},
+		"members": []any{
+			map[string]any{"asn": 17993.0, "via_ixp_bytes": 0.0, "via_transit_bytes": 0.0, "local_share": nil, "note": "no edge exporter: local share not computable"},
+			map[string]any{"asn": 38800.0, "via_ixp_bytes": 300.0, "via_transit_bytes": 100.0, "local_share": 0.75},
+		},
+	}
+	got := map[string]any{"overall": body["overall"], "members": body["members"]}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("domestic (-got +want):\n%s", diff)
+	}
+}

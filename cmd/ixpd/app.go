@@ -66,7 +66,15 @@ func newApp(cfg Config, logger *slog.Logger) (*app, error) {
 	a.api, err = api.New(logger, a.reg, cfg.API, api.Dependencies{
 		RouteServer: a.rs, Flows: a.flows, Store: a.store, Savings: cfg.Savings, IXF: a.ixf,
 		Exchange: api.Exchange{Name: cfg.IXP.Name, NameLong: cfg.IXP.NameLong, Country: cfg.IXP.Country, City: cfg.IXP.City,
-			Latitude: cfg.IXP.Latitude, Longitude: cfg.IXP.Longitude, Members: func() int { return len(a.members.Load().Members) }}, Reload: a.reload, Gatherer: a.reg, Version: buildVersion(),
+			Latitude: cfg.IXP.Latitude, Longitude: cfg.IXP.Longitude, Members: func() int { return len(a.members.Load().Members) },
+			MemberASNs: func() []uint32 {
+				var out []uint32
+				for _, m := range a.members.Load().Members {
+					out = append(out, m.ASN)
+				}
+				return out
+			},
+			EdgeMembers: edgeMembers(cfg)}, Reload: a.reload, Gatherer: a.reg, Version: buildVersion(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build API: %w", err)
@@ -259,4 +267,15 @@ func (a *app) ixf(context.Context) ([]byte, error) {
 		info.IXFID = 1 // not registered with IX-F yet: the schema wants a positive id
 	}
 	return members.Export(a.members.Load(), info, time.Now(), a.rs.SessionState)
+}
+
+// edgeMembers are the members with a member_edge exporter.
+func edgeMembers(cfg Config) map[uint32]bool {
+	out := map[uint32]bool{}
+	for _, e := range cfg.Flow.Exporters {
+		if e.Role == "member_edge" {
+			out[e.MemberASN] = true
+		}
+	}
+	return out
 }
