@@ -310,3 +310,24 @@ func TestIXFExport(t *testing.T) {
 		t.Errorf("export: %d %q %v", rec.Code, rec.Body.String(), rec.Header())
 	}
 }
+
+func TestPublicRateLimit(t *testing.T) {
+	a := newTestAPI(t, Configuration{PublicRate: 0.001, PublicBurst: 2}, nil)
+	a.deps.IXF = func(context.Context) ([]byte, error) { return []byte(`{}`), nil }
+	codes := []int{}
+	for range 3 {
+		code, _ := do(t, a.Handler(), "GET", "/ixf/participants.json", "")
+		codes = append(codes, code)
+	}
+	if diff := cmp.Diff(codes, []int{200, 200, 429}); diff != "" {
+		t.Errorf("status codes (-got +want):\n%s", diff)
+	}
+	// Another client has its own bucket; token-protected endpoints are not limited.
+	req := httptest.NewRequest("GET", "/ixf/participants.json", nil)
+	req.RemoteAddr = "198.51.100.9:4000"
+	rec := httptest.NewRecorder()
+	a.Handler().ServeHTTP(rec, req)
+	if rec.Code != 200 {
+		t.Errorf("another client: %d", rec.Code)
+	}
+}

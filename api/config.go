@@ -17,6 +17,12 @@ type Configuration struct {
 	// PublicLookingGlass opens the route-server looking glass to
 	// everyone; by default it needs a token.
 	PublicLookingGlass bool `yaml:"public_looking_glass"`
+	// PublicRate is the requests per second each client address may make to
+	// the public endpoints (traffic, summary, savings, IX-F export, map);
+	// 0 turns the limit off.
+	PublicRate float64 `yaml:"public_rate"`
+	// PublicBurst is how many requests a client may make at once.
+	PublicBurst int `yaml:"public_burst"`
 	// Pprof serves Go's profiles under /debug/pprof/ (token required).
 	Pprof bool `yaml:"pprof"`
 }
@@ -29,7 +35,7 @@ type Token struct {
 
 // DefaultConfiguration returns the API defaults.
 func DefaultConfiguration() Configuration {
-	return Configuration{Listen: "127.0.0.1:8080"}
+	return Configuration{Listen: "127.0.0.1:8080", PublicRate: 5, PublicBurst: 20}
 }
 
 // Validate checks the configuration; errors name the key below "api".
@@ -39,6 +45,12 @@ func (c Configuration) Validate() error {
 		errs = append(errs, errors.New("api.listen: missing; set host:port"))
 	} else if _, err := netip.ParseAddrPort(c.Listen); err != nil {
 		errs = append(errs, fmt.Errorf("api.listen: %q is not host:port (IPv6 as [addr]:port)", c.Listen))
+	}
+	if c.PublicRate < 0 {
+		errs = append(errs, fmt.Errorf("api.public_rate: %v is negative", c.PublicRate))
+	}
+	if c.PublicRate > 0 && c.PublicBurst < 1 {
+		errs = append(errs, fmt.Errorf("api.public_burst: %d must be at least 1", c.PublicBurst))
 	}
 	names := map[string]bool{}
 	for i, t := range c.Tokens {

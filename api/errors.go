@@ -54,6 +54,8 @@ func writeError(c *gin.Context, err error) {
 		status, code = http.StatusUnprocessableEntity, "invalid_members_file"
 	case errors.As(err, &br):
 		status, code = http.StatusBadRequest, "bad_request"
+	case errors.Is(err, errRateLimited):
+		status, code = http.StatusTooManyRequests, "rate_limited"
 	case errors.Is(err, errUnauthorized):
 		status, code = http.StatusUnauthorized, "unauthorized"
 	case errors.Is(err, routeserver.ErrNotFound):

@@ -55,6 +55,7 @@ type Component struct {
 	metrics  *metrics
 	handler  http.Handler
 	mapCache mapCache
+	limiter  *limiter
 
 	srv *http.Server
 	eg  errgroup.Group
@@ -66,6 +67,7 @@ type metrics struct {
 	requests     *prometheus.CounterVec
 	duration     *prometheus.HistogramVec
 	authFailures prometheus.Counter
+	rateLimited  prometheus.Counter
 }
 
 // New builds the API and its router; it does no I/O.
@@ -81,8 +83,13 @@ func New(logger *slog.Logger, reg prometheus.Registerer, cfg Configuration, deps
 			Help: "HTTP request duration by route.", Buckets: prometheus.DefBuckets}, []string{"route"}),
 		authFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "ixpd_api_auth_failures_total",
 			Help: "Requests refused for a missing or wrong token."}),
+		rateLimited: prometheus.NewCounter(prometheus.CounterOpts{Name: "ixpd_api_rate_limited_total",
+			Help: "Requests to public endpoints refused for going over the per-client rate."}),
 	}
-	for _, c := range []prometheus.Collector{a.metrics.requests, a.metrics.duration, a.metrics.authFailures} {
+	if cfg.PublicRate > 0 {
+		a.limiter = newLimiter(cfg.PublicRate, cfg.PublicBurst)
+	}
+	for _, c := range []prometheus.Collector{a.metrics.requests, a.metrics.duration, a.metrics.authFailures, a.metrics.rateLimited} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register API metrics: %w", err)
 		}
@@ -123,12 +130,13 @@ func (a *Component) router() *gin.Engine {
 	lg.GET("/reasons", a.reasons)
 	r.POST("/api/v1/routeserver/reload", a.require(), a.reload)
 	r.GET("/api/v1/flow/exporters", a.require(), a.exporters)
-	r.GET("/ixf/participants.json", a.ixf)
-	r.GET("/api/v1/traffic", a.traffic)
-	r.GET("/api/v1/traffic/summary", a.trafficSummary)
+	public := a.rateLimit()
+	r.GET("/ixf/participants.json", public, a.ixf)
+	r.GET("/api/v1/traffic", public, a.traffic)
+	r.GET("/api/v1/traffic/summary", public, a.trafficSummary)
 	r.GET("/api/v1/traffic/matrix", a.require(), a.matrix)
-	r.GET("/api/v1/savings", a.savings)
-	r.GET("/api/v1/map.geojson", a.mapFeed)
+	r.GET("/api/v1/savings", public, a.savings)
+	r.GET("/api/v1/map.geojson", public, a.mapFeed)
 	r.GET("/api/v1/domestic", a.require(), a.domestic)
 	if a.cfg.Pprof {
 		// Not in the OpenAPI document: a debugging aid, off by default.
