@@ -646,7 +646,7 @@ func (a lossAPI) checkNoDrops(t *testing.T) {
 // its first ones, each flow once, and at least as many as the API counted
 // last before it stopped.
 func TestNoFlowLostAcrossDaemonRestart(t *testing.T) {
-	if testing.Short() {
+	if testing.Short() && os.Getenv("CI") != "true" {
 		t.Skip("builds and runs the daemon")
 	}
 	dir := t.TempDir()
