@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"slices"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -52,13 +51,8 @@ func share(viaIXP, viaTransit uint64, hasExporter bool) gin.H {
 // and via transit, and the local share, per member with an edge exporter
 // and overall.
 func (a *Component) domestic(c *gin.Context) {
-	st, ok := a.store(c)
+	st, r, ok := a.storeAndRange(c)
 	if !ok {
-		return
-	}
-	r, err := parseRange(c, time.Now())
-	if err != nil {
-		writeError(c, err)
 		return
 	}
 	ctx := c.Request.Context()

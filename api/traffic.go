@@ -69,6 +69,21 @@ func ixpTraffic(r timeRange, step time.Duration, group analytics.GroupBy) analyt
 	return analytics.SeriesQuery{From: r.from, To: r.to, Step: step, GroupBy: group, IXPExchanged: true}
 }
 
+// storeAndRange is the store and the request's range, or false after an
+// error answer.
+func (a *Component) storeAndRange(c *gin.Context) (analytics.Store, timeRange, bool) {
+	st, ok := a.store(c)
+	if !ok {
+		return nil, timeRange{}, false
+	}
+	r, err := parseRange(c, time.Now())
+	if err != nil {
+		writeError(c, err)
+		return nil, timeRange{}, false
+	}
+	return st, r, true
+}
+
 func (a *Component) store(c *gin.Context) (analytics.Store, bool) {
 	if a.deps.Store == nil {
 		writeError(c, errNotServed)
@@ -79,13 +94,8 @@ func (a *Component) store(c *gin.Context) (analytics.Store, bool) {
 
 // trafficSummary is peak, p95, average and volume of IXP traffic.
 func (a *Component) trafficSummary(c *gin.Context) {
-	st, ok := a.store(c)
+	st, r, ok := a.storeAndRange(c)
 	if !ok {
-		return
-	}
-	r, err := parseRange(c, time.Now())
-	if err != nil {
-		writeError(c, err)
 		return
 	}
 	points, err := st.Series(c.Request.Context(), ixpTraffic(r, analytics.BinSize, analytics.GroupNone))
@@ -118,13 +128,8 @@ func groupKey(g analytics.GroupBy, k analytics.SeriesKey) gin.H {
 // traffic is the IXP traffic series in bits per second, split by a group.
 // Per-member groups need a token.
 func (a *Component) traffic(c *gin.Context) {
-	st, ok := a.store(c)
+	st, r, ok := a.storeAndRange(c)
 	if !ok {
-		return
-	}
-	r, err := parseRange(c, time.Now())
-	if err != nil {
-		writeError(c, err)
 		return
 	}
 	group := analytics.GroupBy(c.DefaultQuery("group_by", "none"))
@@ -174,13 +179,8 @@ func (a *Component) traffic(c *gin.Context) {
 
 // matrix is the bytes exchanged per (source member, destination member).
 func (a *Component) matrix(c *gin.Context) {
-	st, ok := a.store(c)
+	st, r, ok := a.storeAndRange(c)
 	if !ok {
-		return
-	}
-	r, err := parseRange(c, time.Now())
-	if err != nil {
-		writeError(c, err)
 		return
 	}
 	points, err := st.Series(c.Request.Context(), ixpTraffic(r, r.step, analytics.GroupPair))
