@@ -32,6 +32,10 @@ type batcher struct {
 	mu    sync.Mutex
 	cur   []flow.Flow
 	ready chan []flow.Flow
+	// wait makes add wait for the writer instead of spooling when it is
+	// behind: replay reads files, so it can slow down and nothing need go
+	// to disk.
+	wait bool
 }
 
 type batchMetrics struct {
@@ -99,6 +103,10 @@ func (b *batcher) add(flows []flow.Flow) {
 // enqueue hands a batch to the writer, or to the spool when the writer is
 // behind.
 func (b *batcher) enqueue(batch []flow.Flow) {
+	if b.wait {
+		b.ready <- batch
+		return
+	}
 	select {
 	case b.ready <- batch:
 	default:
@@ -173,6 +181,15 @@ func (b *batcher) replayOne(ctx context.Context) bool {
 	b.m.replayed.Inc()
 	b.m.flowsWritten.Add(float64(len(batch)))
 	return true
+}
+
+// flushSpool writes spooled batches until the spool is empty or the store
+// refuses one; it reports whether the spool is empty.
+func (b *batcher) flushSpool(ctx context.Context) bool {
+	for b.replayOne(ctx) {
+	}
+	n, _ := b.sp.size()
+	return n == 0
 }
 
 // run writes batches until ctx ends, then writes or spools everything

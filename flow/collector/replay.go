@@ -12,17 +12,23 @@ import (
 
 // ReplaySummary tells what a replay read and stored.
 type ReplaySummary struct {
-	Files     int
-	Packets   int            // UDP datagrams on the flow ports
-	Skipped   int            // other packets
-	Flows     int            // flows decoded and passed to the store
-	Errors    map[string]int // decode errors by kind
+	Files   int
+	Packets int            // UDP datagrams on the flow ports
+	Skipped int            // other packets
+	Flows   int            // flows decoded and passed to the store
+	Errors  map[string]int // decode errors by kind
+	Spooled int            // batches left in the spool: the store refused them
+
 	Exporters []ExporterStats
 }
 
 func (s ReplaySummary) String() string {
-	return fmt.Sprintf("%d files, %d datagrams, %d flows, %d other packets skipped, decode errors %v",
+	out := fmt.Sprintf("%d files, %d datagrams, %d flows, %d other packets skipped, decode errors %v",
 		s.Files, s.Packets, s.Flows, s.Skipped, s.Errors)
+	if s.Spooled > 0 {
+		out += fmt.Sprintf("; %d batches left in the spool (the store refused them; the daemon writes them at its next start)", s.Spooled)
+	}
+	return out
 }
 
 // Replay feeds every UDP datagram to the flow ports in the capture files
@@ -40,6 +46,7 @@ func (c *Component) Replay(ctx context.Context, files []string) (ReplaySummary, 
 			ports[ap.Port()] = true
 		}
 	}
+	c.batcher.wait = true
 	batchCtx, stopBatch := context.WithCancel(context.Background())
 	batchDone := make(chan struct{})
 	go func() {
@@ -79,6 +86,11 @@ func (c *Component) Replay(ctx context.Context, files []string) (ReplaySummary, 
 	}
 	stopBatch()
 	<-batchDone
+	// What an earlier run or a refused write left on disk goes in too.
+	if !c.batcher.flushSpool(ctx) {
+		n, _ := c.spool.size()
+		sum.Spooled = n
+	}
 	sum.Exporters = c.stats.list()
 	return sum, nil
 }
