@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ixpd/ixpd/analytics"
 	"github.com/ixpd/ixpd/analytics/duckdb"
 	"github.com/ixpd/ixpd/flow"
 )
@@ -219,5 +220,41 @@ func TestDomestic(t *testing.T) {
 	got := map[string]any{"overall": body["overall"], "members": body["members"]}
 	if diff := cmp.Diff(got, want); diff != "" {
 		t.Errorf("domestic (-got +want):\n%s", diff)
+	}
+}
+
+func TestTrafficIPv6Only(t *testing.T) {
+	store, err := duckdb.New(slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry(), duckdb.Configuration{Path: ":memory:"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	ctx := context.Background()
+	if err := store.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	// One IPv6 flow per bin over an hour: 3,750,000 bytes → 100,000 bps.
+	var flows []flow.Flow
+	for i := range 12 {
+		flows = append(flows, flow.Flow{TimeReceived: start.Add(time.Duration(i) * analytics.BinSize), Exporter: netip.MustParseAddr("2001:db8::10"),
+			SrcAddr: netip.MustParseAddr("2001:db8:1::1"), DstAddr: netip.MustParseAddr("2001:db8:2::1"),
+			Protocol: flow.ProtocolSFlow5, Bytes: 3_750_000, Packets: 1, EType: 0x86dd, Role: flow.RoleIXPSwitch,
+			SrcMember: 38800, DstMember: 17993, IXPExchanged: true})
+	}
+	if err := store.WriteFlows(ctx, flows); err != nil {
+		t.Fatal(err)
+	}
+	a := newTestAPI(t, Configuration{}, nil)
+	a.deps.Store = store
+	rng := "from=" + start.Format(time.RFC3339) + "&to=" + start.Add(time.Hour).Format(time.RFC3339)
+	code, body := do(t, a.Handler(), "GET", "/api/v1/traffic/summary?"+rng, "")
+	if code != 200 || body["peak_bps"] != 1e5 || body["p95_bps"] != 1e5 || body["avg_bps"] != 1e5 || body["missing_bins"] != 0.0 {
+		t.Errorf("summary: %d %v", code, body)
+	}
+	code, body = do(t, a.Handler(), "GET", "/api/v1/traffic?"+rng+"&group_by=family&step=1h", "")
+	series, _ := body["series"].([]any)
+	if code != 200 || len(series) != 1 || series[0].(map[string]any)["family"] != 6.0 {
+		t.Errorf("family series: %d %v", code, body)
 	}
 }
