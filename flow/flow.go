@@ -99,6 +99,11 @@ type Flow struct {
 	InIf, OutIf      uint32
 	SrcMAC, DstMAC   uint64 // 48-bit MACs in the low bits; 0 when not known
 	SrcAS, DstAS     uint32
+	// Egress is true for an sFlow sample taken at its output port (the
+	// sample's data source is the output interface, not the input): the
+	// same packet may be sampled at ingress too, so it is not counted as
+	// IXP traffic (each byte once).
+	Egress bool
 
 	// Filled in by attribution.
 	Role         Role

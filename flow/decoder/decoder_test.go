@@ -51,7 +51,7 @@ func TestDecodeCaptures(t *testing.T) {
 				Exporter: addr("172.16.0.3"), Protocol: flow.ProtocolSFlow5, SamplingRate: 1024,
 				Bytes: 1518 * 1024, Packets: 1024,
 				SrcAddr: addr("2a0c:8880:2:0:185:21:130:38"), DstAddr: addr("2a0c:8880:2:0:185:21:130:39"),
-				SrcPort: 46026, DstPort: 22, IPProto: 6, EType: 0x86dd, InIf: 27, OutIf: 28,
+				SrcPort: 46026, DstPort: 22, IPProto: 6, EType: 0x86dd, InIf: 27, OutIf: 28, Egress: true, // sampled at port 28 (tshark: flow_sample.index 28)
 				SrcMAC: hw("24:6e:96:90:7a:50"), DstMAC: hw("24:6e:96:04:3c:08"),
 				Role: ixpSwitch,
 			}, {
@@ -59,7 +59,7 @@ func TestDecodeCaptures(t *testing.T) {
 				Exporter: addr("172.16.0.3"), Protocol: flow.ProtocolSFlow5, SamplingRate: 1024,
 				Bytes: 439 * 1024, Packets: 1024,
 				SrcAddr: addr("104.26.8.24"), DstAddr: addr("45.90.161.46"),
-				SrcPort: 443, DstPort: 56876, IPProto: 6, EType: 0x0800, InIf: 49001, OutIf: 25,
+				SrcPort: 443, DstPort: 56876, IPProto: 6, EType: 0x0800, InIf: 49001, OutIf: 25, Egress: true, // sampled at port 25
 				SrcMAC: hw("c4:ca:2b:ae:34:37"), DstMAC: hw("ae:18:b0:4b:26:8a"),
 				SrcAS: 13335, DstAS: 39421, // no AS path: the router's own AS
 				Role: ixpSwitch,
@@ -133,7 +133,7 @@ func TestDecodeCaptures(t *testing.T) {
 				Exporter: addr("49.49.49.49"), Protocol: flow.ProtocolSFlow5, SamplingRate: 256,
 				Bytes: 1390 * 256, Packets: 256,
 				SrcAddr: addr("50.50.50.50"), DstAddr: addr("51.51.51.51"),
-				SrcPort: 46622, DstPort: 58631, IPProto: 17, EType: 0x0800, InIf: 0, OutIf: 182,
+				SrcPort: 46622, DstPort: 58631, IPProto: 17, EType: 0x0800, InIf: 0, OutIf: 182, Egress: true, // sampled at port 182 (tshark: flow_sample.index 182)
 				SrcMAC: hw("00:fe:c8:99:05:47"), DstMAC: hw("01:00:5e:2a:aa:04"),
 			}},
 			flows: 1, bytes: 355840, packets: 256,
@@ -146,13 +146,13 @@ func TestDecodeCaptures(t *testing.T) {
 				Exporter: addr("172.19.64.116"), Protocol: flow.ProtocolSFlow5, SamplingRate: 1,
 				Bytes: 50, Packets: 1,
 				SrcAddr: addr("69.58.92.107"), DstAddr: addr("92.222.186.1"),
-				IPProto: 1, EType: 0x0800, OutIf: 2, // ICMP echo reply: type 0, code 0
+				IPProto: 1, EType: 0x0800, OutIf: 2, Egress: true, // ICMP echo reply; sampled at port 2 (tshark: flow_sample.index 2)
 			}, {
 				TimeReceived: at(1676628652, 605212000), TimeStart: at(1676628652, 605212000), TimeEnd: at(1676628652, 605212000),
 				Exporter: addr("172.19.64.116"), Protocol: flow.ProtocolSFlow5, SamplingRate: 1,
 				Bytes: 50, Packets: 1,
 				SrcAddr: addr("69.58.92.107"), DstAddr: addr("92.222.184.1"),
-				IPProto: 1, EType: 0x0800, OutIf: 2,
+				IPProto: 1, EType: 0x0800, OutIf: 2, Egress: true,
 			}},
 			flows: 2, bytes: 100, packets: 2,
 		},

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/netsampler/goflow2/v2/decoders/sflow"
 
 	"github.com/ixpd/ixpd/flow"
 )
@@ -113,5 +114,22 @@ func TestDecodeHeader(t *testing.T) {
 				t.Errorf("flow (-got +want):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestEgressSample(t *testing.T) {
+	for _, tt := range []struct {
+		typ, value, in, out uint32
+		want                bool
+	}{
+		{0, 7, 7, 9, false}, // sampled at the input port: ingress
+		{0, 9, 7, 9, true},  // sampled at the output port: egress
+		{0, 9, 9, 9, false}, // in = out: cannot tell, counted
+		{0, 9, 7, 0, false}, // output unknown
+		{1, 9, 7, 9, false}, // data source is a VLAN, not a port
+	} {
+		if got := isEgressSample(sflow.SampleHeader{SourceIdType: tt.typ, SourceIdValue: tt.value}, tt.in, tt.out); got != tt.want {
+			t.Errorf("source %d:%d in %d out %d: egress %v, want %v", tt.typ, tt.value, tt.in, tt.out, got, tt.want)
+		}
 	}
 }

@@ -99,14 +99,15 @@ func (d *Decoder) decodeSFlow(src netip.Addr, t time.Time, payload []byte, out [
 	for _, s := range pkt.Samples {
 		var (
 			rate, in, outIf uint32
+			source          sflow.SampleHeader
 			records         []sflow.FlowRecord
 		)
 		switch s := s.(type) {
 		case sflow.FlowSample:
-			rate, records = s.SamplingRate, s.Records
+			rate, records, source = s.SamplingRate, s.Records, s.Header
 			in, outIf = sflowInterface(s.Input>>30, s.Input&0x3fffffff), sflowInterface(s.Output>>30, s.Output&0x3fffffff)
 		case sflow.ExpandedFlowSample:
-			rate, records = s.SamplingRate, s.Records
+			rate, records, source = s.SamplingRate, s.Records, s.Header
 			in, outIf = sflowInterface(s.InputIfFormat, s.InputIfValue), sflowInterface(s.OutputIfFormat, s.OutputIfValue)
 		case sflow.CounterSample:
 			d.m.counterSamples.Inc()
@@ -118,6 +119,7 @@ func (d *Decoder) decodeSFlow(src netip.Addr, t time.Time, payload []byte, out [
 			TimeReceived: t, TimeStart: t, TimeEnd: t,
 			Exporter: agent, Protocol: p, Role: exp.Role,
 			InIf: in, OutIf: outIf,
+			Egress: isEgressSample(source, in, outIf),
 		}
 		length, ok := sflowRecords(records, &f)
 		if !ok {
@@ -225,4 +227,10 @@ func sflowIPRecord(rec *sflow.SampledIPBase, f *flow.Flow) {
 	default:
 		f.SrcPort, f.DstPort = uint16(rec.SrcPort), uint16(rec.DstPort)
 	}
+}
+
+// isEgressSample tells a sample taken at its output port: its data source
+// (an ifIndex, source type 0) is the output interface and not the input.
+func isEgressSample(h sflow.SampleHeader, in, out uint32) bool {
+	return h.SourceIdType == 0 && out != 0 && h.SourceIdValue == out && h.SourceIdValue != in
 }

@@ -138,7 +138,7 @@ func (e *Enricher) Enrich(f *flow.Flow) {
 	case flow.RoleIXPSwitch:
 		f.SrcMember = idx.bySwitchSample(f.SrcMAC, src)
 		f.DstMember = idx.bySwitchSample(f.DstMAC, dst)
-		f.IXPExchanged = f.SrcMember != 0 && f.DstMember != 0 && f.SrcMember != f.DstMember
+		f.IXPExchanged = f.SrcMember != 0 && f.DstMember != 0 && f.SrcMember != f.DstMember && !f.Egress
 		if f.SrcMember == 0 {
 			e.metrics.unknownMember[0].Inc()
 		}

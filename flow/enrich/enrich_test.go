@@ -558,3 +558,16 @@ func TestEnrichDoesNotAllocate(t *testing.T) {
 		}
 	}
 }
+
+func TestEgressSampleIsNotIXPTraffic(t *testing.T) {
+	e := newTestEnricher(t, nil)
+	ing := flow.Flow{Exporter: switchAddr, SrcMAC: macA, DstMAC: macB,
+		SrcAddr: addr("198.51.100.1"), DstAddr: addr("203.0.113.1"), EType: 0x0800}
+	egr := ing
+	egr.Egress = true
+	e.Enrich(&ing)
+	e.Enrich(&egr)
+	if !ing.IXPExchanged || egr.IXPExchanged {
+		t.Errorf("ingress sample IXP traffic %v, egress %v; want true, false", ing.IXPExchanged, egr.IXPExchanged)
+	}
+}
