@@ -183,7 +183,10 @@ func (a *Component) matrix(c *gin.Context) {
 	if !ok {
 		return
 	}
-	points, err := st.Series(c.Request.Context(), ixpTraffic(r, r.step, analytics.GroupPair))
+	// One bin for the whole range (at most two, as bins are aligned to the
+	// epoch): the store sums by pair, not ixpd per hour and pair.
+	whole := (r.to.Sub(r.from) + analytics.BinSize - 1) / analytics.BinSize * analytics.BinSize
+	points, err := st.Series(c.Request.Context(), ixpTraffic(r, whole, analytics.GroupPair))
 	if err != nil {
 		writeError(c, err)
 		return

@@ -6,6 +6,7 @@
 //	ixpsim rs-bench [flags]   route-server convergence benchmark: ixpd against BIRD 2
 //	ixpsim flow-bench [flags] flow ingest benchmark: ixpd against goflow2
 //	ixpsim flow-send [flags]  paced sFlow/IPFIX sender (flow-bench's child)
+//	ixpsim api-bench [flags]  API latency on a month of flows in DuckDB and ClickHouse
 //
 // Run "ixpsim rs-bench -h" (or flow-bench, flow-send) for the flags. docs/BENCHMARKS.md has the
 // figures and what they mean.
@@ -45,6 +46,7 @@ commands:
   rs-bench   route-server convergence benchmark: simulated members against ixpd and BIRD 2
   flow-bench flow ingest benchmark: one sFlow stream into goflow2, ixpd+DuckDB, ixpd+ClickHouse
   flow-send  paced sFlow v5/IPFIX sender (run by flow-bench in its own process)
+  api-bench  API latency (summary, matrix, savings, map) on a month of flows per store
 `)
 }
 
@@ -60,6 +62,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return flowBenchCmd(ctx, args[1:], stdout, stderr)
 	case "flow-send":
 		return flowSend(ctx, args[1:], stdout, stderr)
+	case "api-bench":
+		return apiBenchCmd(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		usage(stdout)
 		return nil
