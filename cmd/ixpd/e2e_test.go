@@ -134,23 +134,10 @@ func (n neighborsBody) states() map[string]string {
 func TestDaemonEndToEnd(t *testing.T) {
 	peertest.Require(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "ixpd")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	bgpPort, err := peertest.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	apiPort, err := peertest.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := daemonBinary(t)
+	ports := freePorts(t, 2)
+	bgpPort, apiPort := ports[0], ports[1]
 	token := "e2e-token-0123456789"
-	var tokOut strings.Builder
-	if err := token2(token, &tokOut); err != nil {
-		t.Fatal(err)
-	}
 	config := filepath.Join(dir, "ixpd.yaml")
 	membersFile := filepath.Join(dir, "members.json")
 	writeMembers := func(body string) {
@@ -172,7 +159,7 @@ api:
   listen: 127.0.0.1:%d
   tokens:
 %s
-`, bgpPort, bgpPort, apiPort, tokOut.String())
+`, bgpPort, bgpPort, apiPort, tokenEntry(token))
 	if err := os.WriteFile(config, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -307,22 +294,4 @@ api:
 	if strings.Contains(d.log(), token) {
 		t.Error("the token appears in the log")
 	}
-}
-
-// token2 prints the config entry for a given token, as `ixpd token` does
-// for a random one.
-func token2(tok string, out io.Writer) error {
-	var b strings.Builder
-	if err := token("noc", &b); err != nil {
-		return err
-	}
-	// Reuse the entry format of `ixpd token`, with our token's hash.
-	_, entry, ok := strings.Cut(b.String(), "api.tokens:\n")
-	if !ok {
-		return fmt.Errorf("token output %q", b.String())
-	}
-	random := strings.TrimPrefix(strings.SplitN(b.String(), "\n", 2)[0], "token: ")
-	entry = strings.Replace(entry, sha256hex(random), sha256hex(tok), 1)
-	_, err := io.WriteString(out, "  "+strings.TrimSpace(entry)+"\n")
-	return err
 }

@@ -328,10 +328,7 @@ func TestGolden(t *testing.T) {
 		t.Skip("integration test; -short")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "ixpd")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := daemonBinary(t)
 	sflowPort, err := peertest.FreePort()
 	if err != nil {
 		t.Fatal(err)
@@ -362,19 +359,9 @@ func TestGolden(t *testing.T) {
 // daemon and compares the API's answers with the truth.
 func runGolden(t *testing.T, bin, capture string, sflowPort, datagrams, edge int, truth goldenTruth, storage string) {
 	dir := t.TempDir()
-	bgpPort, err := peertest.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	apiPort, err := peertest.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ports := freePorts(t, 2)
+	bgpPort, apiPort := ports[0], ports[1]
 	token := "golden-token-0123456789"
-	var tokOut strings.Builder
-	if err := token2(token, &tokOut); err != nil {
-		t.Fatal(err)
-	}
 	var members []string
 	for _, m := range goldenMembers {
 		mac := net.HardwareAddr(m.mac[:]).String()
@@ -410,7 +397,7 @@ api:
   listen: 127.0.0.1:%d
   tokens:
 %s
-`, bgpPort, bgpPort, sflowPort, goldenAgent, goldenEdgeAgent, goldenMembers[0].asn, storage, goldenTransit, goldenIXPCost, goldenAlpha, apiPort, tokOut.String())
+`, bgpPort, bgpPort, sflowPort, goldenAgent, goldenEdgeAgent, goldenMembers[0].asn, storage, goldenTransit, goldenIXPCost, goldenAlpha, apiPort, tokenEntry(token))
 	config := filepath.Join(dir, "ixpd.yaml")
 	if err := os.WriteFile(config, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
