@@ -90,6 +90,7 @@ func (d *decoder) member(set *Set, refs *references, path string, v any) {
 	}
 	m.PeeringPolicy, _ = d.str(obj, path, "peering_policy", false)
 	m.URL, _ = d.str(obj, path, "url", false)
+	d.routeServerPolicy(&m, path, obj)
 
 	var addrPaths []string
 	connections := d.array(obj, path, "connection_list", true)
@@ -145,7 +146,7 @@ func (d *decoder) address(m *Member, family Family, path string, obj map[string]
 	if s, ok := d.str(obj, path, "address", true); ok {
 		a.IP = d.ip(path+"/address", family, s)
 	}
-	a.RouteServer, _ = d.boolean(obj, path, "routeserver", false)
+	a.RouteServer = d.boolean(obj, path, "routeserver", false)
 	if n, ok := d.integer(obj, path, "max_prefix", false); ok {
 		switch {
 		case n < 0:
@@ -256,17 +257,17 @@ func (d *decoder) str(obj map[string]any, path, key string, required bool) (stri
 	return s, ok
 }
 
-// boolean returns the field key of obj as a boolean.
-func (d *decoder) boolean(obj map[string]any, path, key string, required bool) (bool, bool) {
+// boolean returns the field key of obj as a boolean; false when it is missing or not a boolean.
+func (d *decoder) boolean(obj map[string]any, path, key string, required bool) bool {
 	v, ok := d.field(obj, path, key, required)
 	if !ok {
-		return false, false
+		return false
 	}
 	b, ok := v.(bool)
 	if !ok {
 		d.wrongType(path+"/"+key, "a boolean", v)
 	}
-	return b, ok
+	return b
 }
 
 // integer returns the field key of obj as an integer, clamped to the int64 range: callers check the

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
+	"strconv"
 	"time"
 )
 
@@ -69,6 +71,26 @@ type Member struct {
 	Addresses []Address
 	// MACs holds the member's MAC addresses from every mac_addresses list, in file order, each once.
 	MACs []net.HardwareAddr
+	// RouteServer holds the member's route-server settings from the ixpd extension.
+	RouteServer RouteServerPolicy
+}
+
+// ASSets returns the AS-SETs that describe what the member may announce: the extension's as_sets,
+// else every distinct as_macro of its addresses, else "AS<asnum>".
+func (m *Member) ASSets() []string {
+	if len(m.RouteServer.ASSets) > 0 {
+		return m.RouteServer.ASSets
+	}
+	var out []string
+	for _, a := range m.Addresses {
+		if a.ASMacro != "" && !slices.Contains(out, a.ASMacro) {
+			out = append(out, a.ASMacro)
+		}
+	}
+	if len(out) == 0 {
+		out = []string{"AS" + strconv.FormatUint(uint64(m.ASN), 10)}
+	}
+	return out
 }
 
 // Set is the content of a members file.
