@@ -3,10 +3,16 @@ package routeserver
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/ixpd/ixpd/routeserver/irr"
 )
 
 // Configuration is the route server's part of the configuration file.
@@ -32,6 +38,25 @@ type Configuration struct {
 	// MaxPrefix configures what happens when a member sends more prefixes
 	// than its max_prefix in the members file.
 	MaxPrefix MaxPrefix `yaml:"max_prefix"`
+	// RPKI configures origin validation (RFC 6811).
+	RPKI RPKI `yaml:"rpki"`
+	// IRR configures filtering with IRR data from local files.
+	IRR IRR `yaml:"irr"`
+	// PeeringDBFile is a PeeringDB "net" API response or dump; the ASNs it
+	// flags info_never_via_route_servers feed the never_via_route_servers
+	// filter.
+	PeeringDBFile string `yaml:"peeringdb_file"`
+	// ControlCommunities lets members steer their routes with the Euro-IX
+	// control communities (docs/routeserver.md has the table).
+	ControlCommunities bool `yaml:"control_communities"`
+	// Blackhole configures RFC 7999 blackholing.
+	Blackhole Blackhole `yaml:"blackhole"`
+	// GracefulShutdown starts the route server in graceful shutdown (RFC
+	// 8326): every route it sends carries 65535:0.
+	GracefulShutdown bool `yaml:"graceful_shutdown"`
+	// GRPCListen serves GoBGP's gRPC API (for the gobgp CLI) on a loopback
+	// host:port; "" turns it off.
+	GRPCListen string `yaml:"grpc_listen"`
 
 	// PeeringLANs is copied from ixp.peering_lan by the caller; routes for
 	// the peering LAN are bogons.
@@ -53,6 +78,73 @@ type Filters struct {
 	MaxASPathLength int `yaml:"max_as_path_length"`
 	// BogonASNs rejects paths that hold a private or reserved ASN.
 	BogonASNs bool `yaml:"bogon_asns"`
+	// TransitFree rejects routes with one of TransitFreeASNs in the AS
+	// path behind the first AS.
+	TransitFree bool `yaml:"transit_free"`
+	// TransitFreeASNs are the networks that buy no transit, so a path
+	// through them to the exchange is a leak.
+	TransitFreeASNs []uint32 `yaml:"transit_free_asns"`
+	// NeverViaRouteServers rejects routes with an ASN that PeeringDB flags
+	// "never via route servers" behind the first AS (needs peeringdb_file).
+	NeverViaRouteServers bool `yaml:"never_via_route_servers"`
+	// Blocklist rejects these prefixes from everyone ("192.0.2.0/24",
+	// "198.51.100.0/22 le 32").
+	Blocklist []string `yaml:"blocklist"`
+}
+
+// DefaultTransitFreeASNs are the transit-free networks filtered by default
+// (the list arouteserver uses).
+var DefaultTransitFreeASNs = []uint32{174, 701, 1299, 2914, 3257, 3320, 3356, 3491, 5511, 6453, 6461, 6762, 6830, 7018, 12956}
+
+// RPKI configures RPKI origin validation.
+type RPKI struct {
+	// RTR lists RTR servers (host:port) to take VRPs from.
+	RTR []string `yaml:"rtr"`
+	// VRPFile is a VRP JSON file (rpki-client, Routinator or stayrtr
+	// format) to take VRPs from; it is re-read on reload and when it
+	// changes.
+	VRPFile string `yaml:"vrp_file"`
+	// RejectInvalid rejects RPKI-invalid routes (RS:1101:13); when false
+	// they are only tagged RS:1000:4.
+	RejectInvalid bool `yaml:"reject_invalid"`
+}
+
+// Enabled tells whether any VRP source is configured.
+func (r RPKI) Enabled() bool { return len(r.RTR) > 0 || r.VRPFile != "" }
+
+// IRR modes.
+const (
+	IRROff    = "off"
+	IRRTag    = "tag"
+	IRRReject = "reject"
+)
+
+// IRR configures IRR filtering from files made by bgpq4.
+type IRR struct {
+	// Mode is reject (filter with RS:1101:9 and :10), tag (only tag with
+	// RS:1001:9 and :10) or off.
+	Mode string `yaml:"mode"`
+	// PrefixLists are bgpq4 -j prefix-list files (glob patterns), each
+	// list named after its AS-SET (bgpq4 -l AS-FOO).
+	PrefixLists []string `yaml:"prefix_lists"`
+	// ASSets are bgpq4 -j -t AS-number lists (glob patterns), each named
+	// after its AS-SET.
+	ASSets []string `yaml:"as_sets"`
+	// RPKIAsRouteObjects accepts a prefix missing from the AS-SET when it
+	// is RPKI-valid.
+	RPKIAsRouteObjects bool `yaml:"rpki_as_route_objects"`
+}
+
+// Blackhole configures RFC 7999 blackholing.
+type Blackhole struct {
+	// Enabled accepts blackhole requests (65535:666 or LargeCommunity).
+	Enabled bool `yaml:"enabled"`
+	// LargeCommunity also requests blackholing; "" means RS_ASN:666:0.
+	LargeCommunity string `yaml:"large_community"`
+	// NextHopIPv4 and NextHopIPv6 replace the next hop of blackholed
+	// routes: addresses on the peering LAN that drop traffic.
+	NextHopIPv4 netip.Addr `yaml:"next_hop_ipv4"`
+	NextHopIPv6 netip.Addr `yaml:"next_hop_ipv6"`
 }
 
 // PrefixLength holds the accepted prefix lengths per family.
@@ -88,8 +180,13 @@ func DefaultConfiguration() Configuration {
 			FirstAS:         true,
 			MaxASPathLength: 32,
 			BogonASNs:       true,
+			TransitFree:     true,
+			TransitFreeASNs: slices.Clone(DefaultTransitFreeASNs),
 		},
-		MaxPrefix: MaxPrefix{Enabled: true, RestartAfter: 15 * time.Minute},
+		MaxPrefix:          MaxPrefix{Enabled: true, RestartAfter: 15 * time.Minute},
+		RPKI:               RPKI{RejectInvalid: true},
+		IRR:                IRR{Mode: IRRReject, RPKIAsRouteObjects: true},
+		ControlCommunities: true,
 	}
 }
 
@@ -148,6 +245,54 @@ func (c Configuration) Validate() error {
 	if c.MaxPrefix.Enabled && c.MaxPrefix.RestartAfter < time.Second {
 		bad("max_prefix.restart_after", "%s is below 1s", c.MaxPrefix.RestartAfter)
 	}
+	for i, a := range c.Filters.TransitFreeASNs {
+		if a == 0 || a == 23456 || a == 4294967295 {
+			bad(fmt.Sprintf("filters.transit_free_asns[%d]", i), "%d is reserved", a)
+		}
+	}
+	for i, b := range c.Filters.Blocklist {
+		if _, err := irr.ParsePrefixRange(b); err != nil {
+			bad(fmt.Sprintf("filters.blocklist[%d]", i), "%v", err)
+		}
+	}
+	if c.Filters.NeverViaRouteServers && c.PeeringDBFile == "" {
+		bad("filters.never_via_route_servers", "needs routeserver.peeringdb_file")
+	}
+	for i, r := range c.RPKI.RTR {
+		if _, _, err := net.SplitHostPort(r); err != nil {
+			bad(fmt.Sprintf("rpki.rtr[%d]", i), "%q is not host:port", r)
+		}
+	}
+	switch c.IRR.Mode {
+	case IRROff, IRRTag, IRRReject:
+	default:
+		bad("irr.mode", "%q: want reject, tag or off", c.IRR.Mode)
+	}
+	if bh := c.Blackhole; bh.Enabled {
+		if !bh.NextHopIPv4.IsValid() && !bh.NextHopIPv6.IsValid() {
+			bad("blackhole", "enabled without next_hop_ipv4 or next_hop_ipv6")
+		}
+		if bh.NextHopIPv4.IsValid() && !bh.NextHopIPv4.Is4() {
+			bad("blackhole.next_hop_ipv4", "%s is not an IPv4 address", bh.NextHopIPv4)
+		}
+		if bh.NextHopIPv6.IsValid() && (!bh.NextHopIPv6.Is6() || bh.NextHopIPv6.Is4In6()) {
+			bad("blackhole.next_hop_ipv6", "%s is not an IPv6 address", bh.NextHopIPv6)
+		}
+		if bh.LargeCommunity != "" {
+			if _, err := parseLargeCommunity(bh.LargeCommunity); err != nil {
+				bad("blackhole.large_community", "%v", err)
+			}
+		}
+	}
+	if c.GRPCListen != "" {
+		ap, err := netip.ParseAddrPort(c.GRPCListen)
+		switch {
+		case err != nil:
+			bad("grpc_listen", "%q is not host:port (IPv6 as [addr]:port)", c.GRPCListen)
+		case !ap.Addr().IsLoopback():
+			bad("grpc_listen", "%s is not a loopback address: GoBGP's gRPC API has no authentication", ap.Addr())
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -205,4 +350,26 @@ func (l ListenAddresses) port() int32 {
 		return -1
 	}
 	return int32(l[0].Port())
+}
+
+// largeCommunity is a BGP large community (RFC 8092).
+type largeCommunity struct{ asn, d1, d2 uint32 }
+
+func (l largeCommunity) String() string { return fmt.Sprintf("%d:%d:%d", l.asn, l.d1, l.d2) }
+
+// parseLargeCommunity reads "a:b:c".
+func parseLargeCommunity(s string) (largeCommunity, error) {
+	parts := strings.Split(s, ":")
+	if len(parts) != 3 {
+		return largeCommunity{}, fmt.Errorf("%q is not a large community (want a:b:c)", s)
+	}
+	var v [3]uint32
+	for i, p := range parts {
+		n, err := strconv.ParseUint(p, 10, 32)
+		if err != nil {
+			return largeCommunity{}, fmt.Errorf("%q is not a large community: %q is not a 32-bit number", s, p)
+		}
+		v[i] = uint32(n)
+	}
+	return largeCommunity{v[0], v[1], v[2]}, nil
 }

@@ -282,6 +282,9 @@ func TestRouteServerWithRealMembers(t *testing.T) {
 	cfg.HoldTime = 9 * time.Second
 	cfg.MaxPrefix.RestartAfter = 3 * time.Second
 	cfg.PeeringLANs = lans
+	// B's paths run through AS3356: transit-free filtering is the
+	// scenario suite's business.
+	cfg.Filters.TransitFree = false
 
 	all := []member{memberA, memberB, memberC, memberD, memberE}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))

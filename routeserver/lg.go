@@ -51,6 +51,29 @@ type Route struct {
 	State            string       `json:"state,omitempty"`
 	Best             bool         `json:"best,omitempty"`
 	RejectReasons    []Reason     `json:"reject_reasons,omitempty"`
+	// NoExportReason says why a not-exported route is not sent to the
+	// neighbor asked about.
+	NoExportReason string `json:"noexport_reason,omitempty"`
+}
+
+// Status describes the route server as a whole.
+type Status struct {
+	ASN      uint32     `json:"asn"`
+	RouterID netip.Addr `json:"router_id"`
+	// Started is when the route server started; zero when not running.
+	Started time.Time `json:"started"`
+	// Reconfigured is when members or policy data last changed.
+	Reconfigured time.Time `json:"reconfigured"`
+	// GracefulShutdown is true while the whole route server is in
+	// graceful shutdown (RFC 8326).
+	GracefulShutdown bool `json:"graceful_shutdown"`
+}
+
+// Status returns the route server's identity and state.
+func (c *Component) Status() Status {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return Status{ASN: c.cfg.ASN, RouterID: c.cfg.RouterID, Started: c.started, Reconfigured: c.reconfigured, GracefulShutdown: c.gshut}
 }
 
 // RouteKind selects which of a neighbor's routes to list.
@@ -62,15 +85,18 @@ const (
 	Accepted RouteKind = "accepted"
 	Filtered RouteKind = "filtered"
 	Exported RouteKind = "exported"
+	// NotExported lists other members' accepted routes that the route
+	// server does not send to this neighbor, each with why.
+	NotExported RouteKind = "not-exported"
 )
 
 // ParseRouteKind checks a route kind.
 func ParseRouteKind(s string) (RouteKind, error) {
 	switch k := RouteKind(s); k {
-	case Received, Accepted, Filtered, Exported:
+	case Received, Accepted, Filtered, Exported, NotExported:
 		return k, nil
 	}
-	return "", fmt.Errorf("route kind %q: want received, accepted, filtered or exported", s)
+	return "", fmt.Errorf("route kind %q: want received, accepted, filtered, exported or not-exported", s)
 }
 
 var families = []bgp.Family{bgp.RF_IPv4_UC, bgp.RF_IPv6_UC}
@@ -247,6 +273,9 @@ func (c *Component) Routes(ctx context.Context, id string, kind RouteKind) ([]Ro
 		return nil, fmt.Errorf("neighbor %s: %w", id, ErrNotFound)
 	}
 	out := []Route{}
+	if kind == NotExported {
+		return c.notExported(s, addr)
+	}
 	if kind == Exported {
 		for _, f := range families {
 			err := s.ListPath(apiutil.ListPathRequest{TableType: api.TableType_TABLE_TYPE_ADJ_OUT, Name: addr.String(), Family: f},
@@ -264,12 +293,8 @@ func (c *Component) Routes(ctx context.Context, id string, kind RouteKind) ([]Ro
 	}
 	for _, f := range families {
 		err := c.ribPaths(s, f, nil, func(nlri bgp.NLRI, paths []*apiutil.Path) {
-			for _, p := range paths {
-				if p.PeerAddress != addr {
-					continue
-				}
-				r := c.route(nlri, p)
-				if (kind == Accepted && r.State != "accepted") || (kind == Filtered && r.State != "filtered") {
+			for _, r := range c.routesOf(nlri, paths) {
+				if r.Neighbor != id || !kindHas(kind, r) {
 					continue
 				}
 				out = append(out, r)
@@ -277,6 +302,59 @@ func (c *Component) Routes(ctx context.Context, id string, kind RouteKind) ([]Ro
 		})
 		if err != nil {
 			return nil, fmt.Errorf("list routes of %s: %w", addr, err)
+		}
+	}
+	sortRoutes(out)
+	return out, nil
+}
+
+// routesOf converts the paths of one prefix and marks the best: the first
+// accepted one, as GoBGP orders them.
+func (c *Component) routesOf(nlri bgp.NLRI, paths []*apiutil.Path) []Route {
+	out := make([]Route, len(paths))
+	bestSeen := false
+	for i, p := range paths {
+		out[i] = c.route(nlri, p)
+		if out[i].State == "accepted" && !bestSeen {
+			out[i].Best, bestSeen = true, true
+		}
+	}
+	return out
+}
+
+// kindHas tells whether r belongs to the received, accepted or filtered
+// routes.
+func kindHas(kind RouteKind, r Route) bool {
+	switch kind {
+	case Accepted:
+		return r.State == "accepted"
+	case Filtered:
+		return r.State == "filtered"
+	}
+	return true
+}
+
+// AllRoutes lists every neighbor's routes of one kind (received, accepted
+// or filtered) in one pass over the RIB.
+func (c *Component) AllRoutes(ctx context.Context, kind RouteKind) ([]Route, error) {
+	if kind != Received && kind != Accepted && kind != Filtered {
+		return nil, fmt.Errorf("route kind %q: want received, accepted or filtered", kind)
+	}
+	s, err := c.server()
+	if err != nil {
+		return nil, err
+	}
+	out := []Route{}
+	for _, f := range families {
+		err := c.ribPaths(s, f, nil, func(nlri bgp.NLRI, paths []*apiutil.Path) {
+			for _, r := range c.routesOf(nlri, paths) {
+				if kindHas(kind, r) {
+					out = append(out, r)
+				}
+			}
+		})
+		if err != nil {
+			return nil, fmt.Errorf("list routes: %w", err)
 		}
 	}
 	sortRoutes(out)
@@ -302,15 +380,7 @@ func (c *Component) Lookup(ctx context.Context, p netip.Prefix) (netip.Prefix, [
 			if err != nil || (best.IsValid() && pfx.Bits() <= best.Bits()) {
 				return
 			}
-			best, out = pfx, nil
-			bestSeen := false
-			for _, path := range paths {
-				r := c.route(nlri, path)
-				if r.State == "accepted" && !bestSeen {
-					r.Best, bestSeen = true, true
-				}
-				out = append(out, r)
-			}
+			best, out = pfx, c.routesOf(nlri, paths)
 		})
 	if err != nil {
 		return netip.Prefix{}, nil, fmt.Errorf("look up %s: %w", p, err)
@@ -386,4 +456,100 @@ func (c *Component) SessionState(addr netip.Addr) (configured, established bool)
 	defer c.mu.Unlock()
 	_, configured = c.sessions[addr]
 	return configured, configured && c.up[addr]
+}
+
+// SetGracefulShutdown puts the whole route server into graceful shutdown
+// (RFC 8326) or takes it out: while on, every route sent to members
+// carries GRACEFUL_SHUTDOWN (65535:0). Sessions stay up.
+func (c *Component) SetGracefulShutdown(ctx context.Context, on bool) error {
+	return c.setGracefulShutdown(ctx, on)
+}
+
+// sentKey identifies a path in a neighbor's Adj-RIB-Out: the prefix and
+// the member that announced it.
+type sentKey struct {
+	prefix netip.Prefix
+	source netip.Addr
+}
+
+// notExported lists other members' accepted routes that addr does not
+// get, each with the reason.
+func (c *Component) notExported(s *server.BgpServer, addr netip.Addr) ([]Route, error) {
+	c.mu.Lock()
+	ss := c.sessions[addr]
+	blackholes := c.cfg.Blackhole.Enabled
+	if c.members != nil && blackholes {
+		blackholes = false
+		for _, m := range c.members.Members {
+			if m.ASN == ss.asn {
+				blackholes = m.RouteServer.Blackhole
+			}
+		}
+	}
+	c.mu.Unlock()
+	sent := map[sentKey]bool{}
+	sentPrefix := map[netip.Prefix]string{}
+	for _, f := range families {
+		err := s.ListPath(apiutil.ListPathRequest{TableType: api.TableType_TABLE_TYPE_ADJ_OUT, Name: addr.String(), Family: f},
+			func(nlri bgp.NLRI, paths []*apiutil.Path) {
+				pfx, err := netip.ParsePrefix(nlri.String())
+				if err != nil {
+					return
+				}
+				for _, p := range paths {
+					sent[sentKey{pfx, p.PeerAddress}] = true
+					sentPrefix[pfx] = p.PeerAddress.String()
+				}
+			})
+		if err != nil {
+			return nil, fmt.Errorf("list routes exported to %s: %w", addr, err)
+		}
+	}
+	out := []Route{}
+	f := bgp.RF_IPv4_UC
+	if addr.Is6() {
+		f = bgp.RF_IPv6_UC
+	}
+	{
+		err := c.ribPaths(s, f, nil, func(nlri bgp.NLRI, paths []*apiutil.Path) {
+			for _, p := range paths {
+				if p.PeerAddress == addr {
+					continue
+				}
+				r := c.route(nlri, p)
+				if r.State != "accepted" || sent[sentKey{r.Prefix, p.PeerAddress}] {
+					continue
+				}
+				r.NoExportReason = c.noExportReason(r, ss.asn, blackholes, sentPrefix[r.Prefix])
+				out = append(out, r)
+			}
+		})
+		if err != nil {
+			return nil, fmt.Errorf("list routes not exported to %s: %w", addr, err)
+		}
+	}
+	sortRoutes(out)
+	return out, nil
+}
+
+// noExportReason says why route r is not sent to the member with ASN
+// peer; sentFrom is the neighbor whose path for the prefix is sent
+// instead, if any.
+func (c *Component) noExportReason(r Route, peer uint32, blackholes bool, sentFrom string) string {
+	rs, p := formatASN(c.cfg.ASN), formatASN(peer)
+	has := slices.Contains[[]string]
+	switch {
+	case slices.Contains(r.ASPath, peer):
+		return "the AS path holds AS" + p
+	case has(r.Communities, communityBlackhole) && !blackholes:
+		return "blackhole route; AS" + p + " does not take blackholes"
+	case c.cfg.ControlCommunities && (has(r.Communities, "0:"+p) || has(r.LargeCommunities, rs+":0:"+p)):
+		return "do not announce to AS" + p + " (" + rs + ":0:" + p + ")"
+	case c.cfg.ControlCommunities && (has(r.Communities, "0:"+rs) || has(r.LargeCommunities, rs+":0:"+rs)) &&
+		!has(r.Communities, rs+":"+p) && !has(r.LargeCommunities, rs+":1:"+p):
+		return "announced to nobody but the members it names (" + rs + ":0:" + rs + ")"
+	case sentFrom != "":
+		return "another path is sent for this prefix (from " + sentFrom + ")"
+	}
+	return "not sent"
 }

@@ -16,6 +16,8 @@ type metrics struct {
 	routes             *prometheus.Desc
 	maxPrefixTeardowns *prometheus.CounterVec
 	scrapeErrors       prometheus.Counter
+	dataLoads          *prometheus.CounterVec
+	rpkiRevalidations  prometheus.Counter
 }
 
 func newMetrics(c *Component) *metrics {
@@ -29,6 +31,10 @@ func newMetrics(c *Component) *metrics {
 			Help: "Sessions torn down for exceeding their max-prefix limit."}, []string{"neighbor"}),
 		scrapeErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "ixpd_routeserver_scrape_errors_total",
 			Help: "Scrapes that could not read the route server's state."}),
+		dataLoads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ixpd_routeserver_data_loads_total",
+			Help: "Loads of filter data files by source (irr, peeringdb, vrp_file) and result (ok, error)."}, []string{"source", "result"}),
+		rpkiRevalidations: prometheus.NewCounter(prometheus.CounterOpts{Name: "ixpd_routeserver_rpki_revalidations_total",
+			Help: "Times every route was validated again because the VRPs changed."}),
 	}
 }
 
@@ -38,11 +44,15 @@ func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- m.routes
 	m.maxPrefixTeardowns.Describe(ch)
 	m.scrapeErrors.Describe(ch)
+	m.dataLoads.Describe(ch)
+	m.rpkiRevalidations.Describe(ch)
 }
 
 // Collect implements prometheus.Collector.
 func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	m.maxPrefixTeardowns.Collect(ch)
+	m.dataLoads.Collect(ch)
+	m.rpkiRevalidations.Collect(ch)
 	defer m.scrapeErrors.Collect(ch)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

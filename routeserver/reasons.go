@@ -35,6 +35,10 @@ const (
 	ReasonRPKIInvalid         uint32 = 13
 	ReasonTransitFreeASN      uint32 = 14
 	ReasonTooManyCommunities  uint32 = 15
+	// ixpd's own codes, beyond the Euro-IX list.
+	ReasonNeverViaRS       uint32 = 16
+	ReasonBlocklist        uint32 = 17
+	ReasonBlackholeRefused uint32 = 18
 )
 
 // reasonNames holds the Euro-IX wording of every code.
@@ -54,6 +58,9 @@ var reasonNames = map[uint32]string{
 	ReasonRPKIInvalid:         "RPKI: invalid",
 	ReasonTransitFreeASN:      "Transit-free ASN in AS path",
 	ReasonTooManyCommunities:  "Too many communities",
+	ReasonNeverViaRS:          "AS path contains an ASN that is never via route servers (PeeringDB)",
+	ReasonBlocklist:           "Prefix is in a blocklist",
+	ReasonBlackholeRefused:    "Blackhole request not honoured (no blackhole next hop for this family)",
 }
 
 // Reasons lists every known reason in code order, for documentation and

@@ -12,7 +12,7 @@ func TestReasonsFromLargeCommunities(t *testing.T) {
 	if diff := cmp.Diff(got, want); diff != "" {
 		t.Errorf("reasons (-got +want):\n%s", diff)
 	}
-	if n := len(Reasons()); n != 15 {
-		t.Errorf("%d reasons, want the 15 Euro-IX codes", n)
+	if n := len(Reasons()); n != 18 {
+		t.Errorf("%d reasons, want the 15 Euro-IX codes and ixpd's 16-18", n)
 	}
 }

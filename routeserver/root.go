@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +25,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/ixpd/ixpd/routeserver/members"
+	"github.com/ixpd/ixpd/routeserver/rpki"
 )
 
 // ErrNotFound is returned for an unknown neighbor.
@@ -57,14 +57,23 @@ type Component struct {
 	cfg     Configuration
 	metrics *metrics
 
-	mu       sync.Mutex // guards bgp, sessions, policies, restarts
-	bgp      *server.BgpServer
-	sessions map[netip.Addr]session
-	policies map[uint32]memberPolicy // by member ASN
-	gen      int
-	restarts map[netip.Addr]*time.Timer
-	lastErr  map[netip.Addr]string // why each session last went down
-	up       map[netip.Addr]bool   // sessions established, as the events said
+	mu           sync.Mutex // guards bgp, sessions, policies, restarts
+	bgp          *server.BgpServer
+	sessions     map[netip.Addr]session
+	policies     map[uint32]memberPolicy // by member ASN
+	gen          int
+	shared       sharedPolicy
+	sharedGen    int
+	data         policyData
+	members      *members.Set // the members file in force
+	vrpCache     *rpki.Cache  // serves routeserver.rpki.vrp_file; nil without one
+	vrpMtime     time.Time
+	restarts     map[netip.Addr]*time.Timer
+	lastErr      map[netip.Addr]string // why each session last went down
+	up           map[netip.Addr]bool   // sessions established, as the events said
+	started      time.Time
+	reconfigured time.Time
+	gshut        bool // the whole route server is in graceful shutdown
 
 	initial *members.Set
 	snap    atomic.Pointer[snapshot]
@@ -78,7 +87,6 @@ type session struct {
 	name      string
 	addr      netip.Addr
 	maxPrefix int
-	nextHops  []netip.Addr // every address of the member
 }
 
 func (s session) family() api.Family_Afi {
@@ -118,11 +126,18 @@ func (c *Component) Start(ctx context.Context) error {
 	lvl := &slog.LevelVar{}
 	lvl.Set(slog.LevelWarn)
 	gobgpLog := slog.New(minLevel{Handler: c.logger.Handler(), min: slog.LevelWarn}).With("engine", "gobgp")
-	s := server.NewBgpServer(server.LoggerOption(gobgpLog, lvl))
+	opts := []server.ServerOption{server.LoggerOption(gobgpLog, lvl)}
+	if c.cfg.GRPCListen != "" {
+		opts = append(opts, server.GrpcListenAddress(c.cfg.GRPCListen))
+	}
+	s := server.NewBgpServer(opts...)
 	runCtx, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel
 	c.eg, runCtx = errgroup.WithContext(runCtx)
 	c.eg.Go(func() error { s.Serve(); return nil })
+	if c.cfg.GRPCListen != "" {
+		c.logger.Info("GoBGP gRPC API listening", "address", c.cfg.GRPCListen)
+	}
 
 	err := s.StartBgp(ctx, &api.StartBgpRequest{Global: &api.Global{
 		Asn:             c.cfg.ASN,
@@ -138,8 +153,27 @@ func (c *Component) Start(ctx context.Context) error {
 	c.mu.Lock()
 	c.bgp = s
 	c.mu.Unlock()
-	if err := installShared(ctx, s, c.cfg); err != nil {
+	data, err := c.loadData(policyData{})
+	if err != nil {
 		return c.failStart(err)
+	}
+	if err := installStatic(ctx, s, c.cfg); err != nil {
+		return c.failStart(err)
+	}
+	c.mu.Lock()
+	c.data = data
+	c.sharedGen = 1
+	c.shared = newSharedPolicy(c.cfg, data, c.sharedGen)
+	c.gshut = c.cfg.GracefulShutdown
+	c.mu.Unlock()
+	if err := installPolicy(ctx, s, c.shared.sets, c.shared.pol); err != nil {
+		return c.failStart(err)
+	}
+	if err := c.startRPKI(ctx, s); err != nil {
+		return c.failStart(err)
+	}
+	if c.cfg.RPKI.Enabled() {
+		c.eg.Go(func() error { return c.rpkiLoop(runCtx, s) })
 	}
 	if err := s.AddPeer(ctx, &api.AddPeerRequest{Peer: &api.Peer{
 		Conf:        &api.PeerConf{NeighborAddress: observerAddr, PeerAsn: observerASN, AdminDown: true, Description: "ixpd looking-glass view"},
@@ -159,6 +193,10 @@ func (c *Component) Start(ctx context.Context) error {
 			return c.failStart(err)
 		}
 	}
+	c.mu.Lock()
+	c.started = time.Now().UTC()
+	c.reconfigured = c.started
+	c.mu.Unlock()
 	c.logger.Info("route server started", "asn", c.cfg.ASN, "listen", c.cfg.Listen, "sessions", len(c.sessions))
 	return nil
 }
@@ -190,6 +228,9 @@ func (c *Component) Stop(ctx context.Context) error {
 	}
 	s.Stop() // closes every session with a Cease
 	c.cancel()
+	if c.vrpCache != nil {
+		_ = c.vrpCache.Close()
+	}
 	return c.eg.Wait()
 }
 
@@ -206,23 +247,19 @@ func afiSafi(afi api.Family_Afi, maxPrefix int) *api.AfiSafi {
 func sessionsFrom(set *members.Set) map[netip.Addr]session {
 	out := map[netip.Addr]session{}
 	for _, m := range set.Members {
-		var hops []netip.Addr
-		for _, a := range m.Addresses {
-			hops = append(hops, a.IP)
-		}
 		for _, a := range m.Addresses {
 			if !a.RouteServer {
 				continue
 			}
-			out[a.IP] = session{asn: m.ASN, name: m.Name, addr: a.IP, maxPrefix: a.MaxPrefix, nextHops: hops}
+			out[a.IP] = session{asn: m.ASN, name: m.Name, addr: a.IP, maxPrefix: a.MaxPrefix}
 		}
 	}
 	return out
 }
 
 // SetMembers brings the sessions in line with a members file: added
-// members get sessions, removed ones are shut down, changed limits and
-// next hops apply without resetting sessions that did not change.
+// members get sessions, removed ones are shut down, changed limits,
+// addresses and route-server settings apply without resetting sessions.
 func (c *Component) SetMembers(ctx context.Context, set *members.Set) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -231,39 +268,7 @@ func (c *Component) SetMembers(ctx context.Context, set *members.Set) error {
 		return ErrNotRunning
 	}
 	want := sessionsFrom(set)
-
-	// Member policies: one per ASN, rebuilt when its next hops change.
-	byASN := map[uint32][]netip.Addr{}
-	for _, ss := range want {
-		byASN[ss.asn] = ss.nextHops
-	}
-	old := c.policies
-	next := map[uint32]memberPolicy{}
-	var stale []memberPolicy
-	changedASN := map[uint32]bool{}
-	for asn, hops := range byASN {
-		prev, ok := old[asn]
-		if ok && slices.Equal(c.hopsOf(asn), hops) {
-			next[asn] = prev
-			continue
-		}
-		c.gen++
-		mp := newMemberPolicy(c.cfg, asn, hops, c.gen)
-		if err := mp.install(ctx, s); err != nil {
-			return err
-		}
-		next[asn] = mp
-		if ok {
-			stale = append(stale, prev)
-			changedASN[asn] = true
-		}
-	}
-	for asn, mp := range old {
-		if _, ok := byASN[asn]; !ok {
-			stale = append(stale, mp)
-		}
-	}
-
+	c.members = set
 	var errs []error
 	// Removed sessions.
 	for addr, cur := range c.sessions {
@@ -282,9 +287,13 @@ func (c *Component) SetMembers(ctx context.Context, set *members.Set) error {
 		delete(c.lastErr, addr)
 		c.logger.Info("session removed", "peer", addr, "peer_asn", cur.asn)
 	}
+	// Policies of changed members are swapped under the sessions that
+	// stay; new sessions are assigned theirs below.
+	if err := c.syncPolicies(ctx, s, memberInputs(set), false); err != nil {
+		errs = append(errs, err)
+	}
 	// Added and changed sessions.
 	for addr, nw := range want {
-		mp := next[nw.asn]
 		cur, exists := c.sessions[addr]
 		switch {
 		case !exists:
@@ -292,46 +301,19 @@ func (c *Component) SetMembers(ctx context.Context, set *members.Set) error {
 				errs = append(errs, fmt.Errorf("add session %s (AS%d): %w", addr, nw.asn, err))
 				continue
 			}
-			if err := assign(ctx, s, addr.String(), mp); err != nil {
+			if err := assign(ctx, s, addr.String(), c.shared, c.policies[nw.asn], c.gshut); err != nil {
 				errs = append(errs, err)
 			}
 			c.logger.Info("session added", "peer", addr, "peer_asn", nw.asn, "name", nw.name)
-		default:
-			if cur.maxPrefix != nw.maxPrefix || cur.name != nw.name {
-				if _, err := s.UpdatePeer(ctx, &api.UpdatePeerRequest{Peer: c.peerConfig(nw)}); err != nil {
-					errs = append(errs, fmt.Errorf("update session %s (AS%d): %w", addr, nw.asn, err))
-				}
-			}
-			if changedASN[nw.asn] {
-				if err := assign(ctx, s, addr.String(), mp); err != nil {
-					errs = append(errs, err)
-				}
-				// Filter the routes already received again.
-				if err := s.ResetPeer(ctx, &api.ResetPeerRequest{Address: addr.String(), Soft: true,
-					Direction: api.ResetPeerRequest_DIRECTION_IN}); err != nil {
-					errs = append(errs, fmt.Errorf("refilter %s: %w", addr, err))
-				}
+		case cur.maxPrefix != nw.maxPrefix || cur.name != nw.name:
+			if _, err := s.UpdatePeer(ctx, &api.UpdatePeerRequest{Peer: c.peerConfig(nw)}); err != nil {
+				errs = append(errs, fmt.Errorf("update session %s (AS%d): %w", addr, nw.asn, err))
 			}
 		}
 		c.sessions[addr] = nw
 	}
-	for _, mp := range stale {
-		if err := mp.remove(ctx, s); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	c.policies = next
+	c.reconfigured = time.Now().UTC()
 	return errors.Join(errs...)
-}
-
-// hopsOf returns the next hops the current policy of asn was built from.
-func (c *Component) hopsOf(asn uint32) []netip.Addr {
-	for _, s := range c.sessions {
-		if s.asn == asn {
-			return s.nextHops
-		}
-	}
-	return nil
 }
 
 func (c *Component) peerConfig(s session) *api.Peer {
@@ -344,10 +326,11 @@ func (c *Component) peerConfig(s session) *api.Peer {
 			ConnectRetry:      uint64(c.cfg.ConnectRetry / time.Second),
 		}},
 		Transport: &api.Transport{PassiveMode: c.cfg.Passive, RemotePort: uint32(c.cfg.PeerPort)},
-		// GoBGP 4.8's secondary-route mode loses routes (a member that
-		// connects while another sends gets none of them); path hiding by
-		// filtered routes is prevented by sharedDemotePolicy instead.
-		RouteServer: &api.RouteServer{RouteServerClient: true},
+		// Secondary routes: when the export policy keeps the best path
+		// from a member (control communities, blackholes), the next best
+		// one is sent (RFC 7947 path hiding). The routes it once seemed
+		// to lose were the session-up race that scheduleResync covers.
+		RouteServer: &api.RouteServer{RouteServerClient: true, SecondaryRoute: true},
 	}
 	for _, l := range c.cfg.Listen {
 		if l.Addr().Is4() == s.addr.Is4() && !l.Addr().IsUnspecified() {
