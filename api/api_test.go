@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -59,15 +60,7 @@ func newTestAPI(t *testing.T, cfg Configuration, reload func(context.Context) er
 	rsCfg.Passive = true
 	set := &members.Set{Members: []members.Member{{ASN: 38800, Name: "Example A", Addresses: []members.Address{
 		{Family: members.IPv4, IP: netip.MustParseAddr("127.0.0.2"), RouteServer: true, MaxPrefix: 10}}}}}
-	rs, err := routeserver.New(logger, reg, rsCfg, routeserver.Dependencies{Members: set})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	if err := rs.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rs.Stop(ctx) })
+	rs := startRouteServer(t, logger, reg, rsCfg, set)
 	if cfg.Listen == "" {
 		cfg.Listen = "127.0.0.1:0"
 	}
@@ -330,4 +323,39 @@ func TestPublicRateLimit(t *testing.T) {
 	if rec.Code != 200 {
 		t.Errorf("another client: %d", rec.Code)
 	}
+}
+
+func TestGracefulShutdownEndpoint(t *testing.T) {
+	h := newTestAPI(t, Configuration{Tokens: []Token{{Name: "noc", SHA256: testTokenHash()}}}, nil).Handler()
+	if code, _ := do(t, h, "POST", "/api/v1/routeserver/gshut?enabled=true", ""); code != http.StatusUnauthorized {
+		t.Errorf("without a token: status %d, want 401", code)
+	}
+	code, body := do(t, h, "POST", "/api/v1/routeserver/gshut?enabled=maybe", testToken)
+	if code != http.StatusBadRequest || !strings.Contains(fmt.Sprint(body), "enabled") {
+		t.Errorf("enabled=maybe: status %d %v, want 400 naming enabled", code, body)
+	}
+	for _, on := range []bool{true, false} {
+		code, body := do(t, h, "POST", fmt.Sprintf("/api/v1/routeserver/gshut?enabled=%v", on), testToken)
+		if code != http.StatusOK || body["graceful_shutdown"] != on {
+			t.Errorf("enabled=%v: status %d %v", on, code, body)
+		}
+		code, body = do(t, h, "GET", "/api/v1/routeserver/status", testToken)
+		if code != http.StatusOK || body["graceful_shutdown"] != on || body["asn"] != float64(64512) {
+			t.Errorf("status after enabled=%v: %d %v", on, code, body)
+		}
+	}
+}
+
+// startRouteServer starts a real route server for the test's life.
+func startRouteServer(t *testing.T, logger *slog.Logger, reg prometheus.Registerer, cfg routeserver.Configuration, set *members.Set) *routeserver.Component {
+	t.Helper()
+	rs, err := routeserver.New(logger, reg, cfg, routeserver.Dependencies{Members: set})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rs.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rs.Stop(context.Background()) })
+	return rs
 }

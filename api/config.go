@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 )
 
 // Configuration is the API's part of the configuration file.
@@ -17,6 +18,12 @@ type Configuration struct {
 	// PublicLookingGlass opens the route-server looking glass to
 	// everyone; by default it needs a token.
 	PublicLookingGlass bool `yaml:"public_looking_glass"`
+	// BirdwatcherListen is a host:port that serves only the
+	// birdwatcher-compatible endpoints, without a token, for Alice-LG
+	// (which sends none); "" turns it off. Bind it where Alice-LG runs.
+	// The same endpoints are on the main API under /birdwatcher with the
+	// looking glass's access rule.
+	BirdwatcherListen string `yaml:"birdwatcher_listen"`
 	// PublicRate is the requests per second each client address may make to
 	// the public endpoints (traffic, summary, savings, IX-F export, map);
 	// 0 turns the limit off.
@@ -51,6 +58,13 @@ func (c Configuration) Validate() error {
 	}
 	if c.PublicRate > 0 && c.PublicBurst < 1 {
 		errs = append(errs, fmt.Errorf("api.public_burst: %d must be at least 1", c.PublicBurst))
+	}
+	if c.BirdwatcherListen != "" {
+		if _, err := netip.ParseAddrPort(c.BirdwatcherListen); err != nil {
+			errs = append(errs, fmt.Errorf("api.birdwatcher_listen: %q is not host:port (IPv6 as [addr]:port)", c.BirdwatcherListen))
+		} else if c.BirdwatcherListen == c.Listen && !strings.HasSuffix(c.Listen, ":0") {
+			errs = append(errs, fmt.Errorf("api.birdwatcher_listen: %s is also api.listen; give it its own port", c.BirdwatcherListen))
+		}
 	}
 	names := map[string]bool{}
 	for i, t := range c.Tokens {

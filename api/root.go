@@ -61,6 +61,9 @@ type Component struct {
 	eg  errgroup.Group
 	// Addr is the address the API listens on once started.
 	addr net.Addr
+	// bwSrv serves api.birdwatcher_listen; nil when it is off.
+	bwSrv  *http.Server
+	bwAddr net.Addr
 }
 
 type metrics struct {
@@ -128,7 +131,14 @@ func (a *Component) router() *gin.Engine {
 	lg.GET("/neighbors/:id/routes/:kind", a.routes)
 	lg.GET("/lookup", a.lookup)
 	lg.GET("/reasons", a.reasons)
+	lg.GET("/status", a.rsStatus)
+	bw := r.Group("/birdwatcher")
+	if !a.cfg.PublicLookingGlass {
+		bw.Use(a.require())
+	}
+	a.birdwatcherRoutes(bw)
 	r.POST("/api/v1/routeserver/reload", a.require(), a.reload)
+	r.POST("/api/v1/routeserver/gshut", a.require(), a.gshut)
 	r.GET("/api/v1/flow/exporters", a.require(), a.exporters)
 	public := a.rateLimit()
 	r.GET("/ixf/participants.json", public, a.ixf)
@@ -184,18 +194,47 @@ func (a *Component) Start(ctx context.Context) error {
 		return nil
 	})
 	a.logger.Info("API listening", "addr", a.addr.String())
+	if a.cfg.BirdwatcherListen == "" {
+		return nil
+	}
+	bln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", a.cfg.BirdwatcherListen)
+	if err != nil {
+		_ = a.srv.Close()
+		return fmt.Errorf("listen on %s (api.birdwatcher_listen): %w", a.cfg.BirdwatcherListen, err)
+	}
+	a.bwAddr = bln.Addr()
+	a.bwSrv = &http.Server{Handler: a.birdwatcherRouter(), ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn)}
+	a.eg.Go(func() error {
+		if err := a.bwSrv.Serve(bln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve birdwatcher API: %w", err)
+		}
+		return nil
+	})
+	a.logger.Info("birdwatcher-compatible API listening (no token)", "addr", a.bwAddr.String())
 	return nil
 }
+
+// BirdwatcherAddr is the birdwatcher listener's address after Start; nil
+// when api.birdwatcher_listen is off.
+func (a *Component) BirdwatcherAddr() net.Addr { return a.bwAddr }
 
 // Stop finishes requests in flight and closes the listener.
 func (a *Component) Stop(ctx context.Context) error {
 	if a.srv == nil {
 		return nil
 	}
+	var errs []error
 	if err := a.srv.Shutdown(ctx); err != nil {
-		return fmt.Errorf("shut down API: %w", err)
+		errs = append(errs, fmt.Errorf("shut down API: %w", err))
 	}
-	return a.eg.Wait()
+	if a.bwSrv != nil {
+		if err := a.bwSrv.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("shut down birdwatcher API: %w", err))
+		}
+	}
+	errs = append(errs, a.eg.Wait())
+	return errors.Join(errs...)
 }
 
 func (a *Component) healthz(c *gin.Context) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -93,4 +94,24 @@ func (a *Component) reload(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"status": "reloaded"})
+}
+
+// rsStatus reports the route server's identity and graceful-shutdown state.
+func (a *Component) rsStatus(c *gin.Context) {
+	c.JSON(http.StatusOK, a.deps.RouteServer.Status())
+}
+
+// gshut puts the whole route server into graceful shutdown (RFC 8326) or
+// takes it out: ?enabled=true|false.
+func (a *Component) gshut(c *gin.Context) {
+	on, err := strconv.ParseBool(c.Query("enabled"))
+	if err != nil {
+		writeError(c, &badRequest{param: "enabled", err: errors.New("want true or false")})
+		return
+	}
+	if err := a.deps.RouteServer.SetGracefulShutdown(c.Request.Context(), on); err != nil {
+		writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, a.deps.RouteServer.Status())
 }

@@ -55,7 +55,7 @@ func newApp(cfg Config, logger *slog.Logger) (*app, error) {
 		Help: "Members file reloads by result (ok, error)."}, []string{"result"})
 	a.reg.MustRegister(a.reloads)
 
-	a.rs, err = routeserver.New(logger, a.reg, cfg.RouteServer, routeserver.Dependencies{Members: set})
+	a.rs, err = routeserver.New(logger, a.reg, cfg.routeServer(), routeserver.Dependencies{Members: set})
 	if err != nil {
 		return nil, fmt.Errorf("build route server: %w", err)
 	}
@@ -239,12 +239,18 @@ func (a *app) stop(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// reload re-reads the members file; a file with errors changes nothing.
+// reload re-reads the members file and the route server's filter data
+// (IRR, PeeringDB, VRP file). A members file with errors changes nothing; a
+// bad data file leaves that file's previous data in force.
 func (a *app) reload(ctx context.Context) error {
+	dataErr := a.rs.ReloadData(ctx)
+	if dataErr != nil {
+		a.logger.Error("route-server data reload", "err", dataErr)
+	}
 	set, err := loadMembers(a.cfg)
 	if err != nil {
 		a.reloads.WithLabelValues("error").Inc()
-		return err
+		return errors.Join(err, dataErr)
 	}
 	a.enricher.SetMembers(set)
 	a.members.Store(set)
@@ -254,7 +260,7 @@ func (a *app) reload(ctx context.Context) error {
 	}
 	a.reloads.WithLabelValues("ok").Inc()
 	a.logger.Info("members reloaded", "members", len(set.Members), "sessions", len(set.Sessions()))
-	return nil
+	return dataErr
 }
 
 // ixf renders the IX-F Member Export from the members file in force and the

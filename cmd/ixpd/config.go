@@ -209,6 +209,24 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// routeServer is the route server's configuration with its file paths
+// resolved against the config file's folder.
+func (c Config) routeServer() routeserver.Configuration {
+	rs := c.RouteServer
+	rs.PeeringDBFile = c.resolve(rs.PeeringDBFile)
+	rs.RPKI.VRPFile = c.resolve(rs.RPKI.VRPFile)
+	resolveAll := func(ps []string) []string {
+		out := make([]string, len(ps))
+		for i, p := range ps {
+			out[i] = c.resolve(p)
+		}
+		return out
+	}
+	rs.IRR.PrefixLists = resolveAll(rs.IRR.PrefixLists)
+	rs.IRR.ASSets = resolveAll(rs.IRR.ASSets)
+	return rs
+}
+
 // resolve makes a path from the config file relative to its folder.
 func (c Config) resolve(p string) string {
 	if p == "" || filepath.IsAbs(p) {

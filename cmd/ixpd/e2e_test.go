@@ -240,7 +240,7 @@ api:
 	}
 	peertest.WaitFor(t, 10*time.Second, "the refused reload is logged", func() (bool, string) {
 		l := d.log()
-		return strings.Contains(l, "reload refused") && strings.Contains(l, "/member_list/1/asnum"), l
+		return strings.Contains(l, "reload incomplete") && strings.Contains(l, "/member_list/1/asnum"), l
 	})
 	var ns neighborsBody
 	api.get("/api/v1/routeserver/neighbors", &ns)

@@ -30,6 +30,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/ixpd/ixpd/flow/enrich"
+	"github.com/ixpd/ixpd/routeserver"
 	"github.com/ixpd/ixpd/routeserver/members"
 )
 
@@ -171,6 +172,9 @@ func check(path string, dump bool, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := routeserver.CheckData(cfg.routeServer()); err != nil {
+		return err
+	}
 	ec, err := enrichConfig(cfg)
 	if err != nil {
 		return err
@@ -276,7 +280,7 @@ func replay(path string, files []string, out, logOut io.Writer) error {
 }
 
 // run starts the appliance and serves until SIGINT or SIGTERM; SIGHUP
-// reloads the members file.
+// reloads the members file and the route server's filter data.
 func run(path string, logOut io.Writer) error {
 	cfg, err := LoadConfig(path)
 	if err != nil {
@@ -306,7 +310,7 @@ func run(path string, logOut io.Writer) error {
 			return app.stop(stopCtx)
 		case <-hup:
 			if err := app.reload(ctx); err != nil {
-				logger.Error("reload refused; the previous members stay in force", "err", err)
+				logger.Error("reload incomplete: what could not be read stays as it was", "err", err)
 			}
 		}
 	}
