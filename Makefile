@@ -36,6 +36,10 @@ fuzz: ## run each fuzz target for a minute
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./flow/decoder/
 	$(GO) test -run '^$$' -fuzz FuzzDecodeAttribute -fuzztime 60s ./flow/collector/
 	$(GO) test -run '^$$' -fuzz FuzzParseLine -fuzztime 60s ./flow/enrich/
+	$(GO) test -run '^$$' -fuzz 'FuzzParse$$' -fuzztime 60s ./routeserver/irr/
+	$(GO) test -run '^$$' -fuzz FuzzParsePrefixRange -fuzztime 60s ./routeserver/irr/
+	$(GO) test -run '^$$' -fuzz FuzzParseNeverViaRouteServers -fuzztime 60s ./routeserver/peeringdb/
+	$(GO) test -run '^$$' -fuzz FuzzParseVRPs -fuzztime 60s ./routeserver/rpki/
 
 clean: ## remove build output
 	rm -rf bin
