@@ -210,6 +210,9 @@ func (c *Component) failStart(err error) error {
 		s.Stop()
 	}
 	c.cancel()
+	if c.vrpCache != nil {
+		_ = c.vrpCache.Close()
+	}
 	_ = c.eg.Wait()
 	return err
 }
