@@ -45,6 +45,17 @@ type Store interface {
 	Close() error
 }
 
+// LatencyStore keeps latency bins (see LatencyBin). Both stores implement
+// it; ApplyRetention drops latency bins with the rollups.
+type LatencyStore interface {
+	// WriteLatency stores bins; a bin for a (Target, Time) already stored
+	// replaces it.
+	WriteLatency(ctx context.Context, bins []LatencyBin) error
+	// Latency reads the bins whose start is in [From, To), of q.Targets
+	// (all when empty), sorted by Target, then Time (UTC).
+	Latency(ctx context.Context, q LatencyQuery) ([]LatencyBin, error)
+}
+
 // TotalsQuery selects raw flows.
 type TotalsQuery struct {
 	From, To time.Time
