@@ -47,7 +47,7 @@ func TestMergeLatency(t *testing.T) {
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	var rtts1, rtts2 []float64
 	for i := range 300 {
-		rtts1 = append(rtts1, 2+float64(i%10)*0.01)   // 2.00..2.09
+		rtts1 = append(rtts1, 2+float64(i%10)*0.01)  // 2.00..2.09
 		rtts2 = append(rtts2, 150+float64(i%10)*0.1) // 150.0..150.9
 	}
 	a := NewLatencyBin(t0, "x", 300, rtts1)

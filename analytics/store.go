@@ -21,6 +21,7 @@ var ErrUnavailable = errors.New("store unavailable")
 
 // Store is what both backends implement.
 type Store interface {
+	LatencyStore
 	// Migrate creates or upgrades the schema (versioned migrations).
 	Migrate(ctx context.Context) error
 	// WriteFlows stores raw flows and updates the 5-minute rollups. It
@@ -38,8 +39,8 @@ type Store interface {
 	Series(ctx context.Context, q SeriesQuery) ([]Point, error)
 	// ApplyRetention drops whole partitions older than the retention
 	// periods, counted from now: the UTC days that end at or before
-	// now − r.Raw (raw flows) and now − r.Rollup (rollups). The day that
-	// holds a cutoff is kept.
+	// now − r.Raw (raw flows) and now − r.Rollup (rollups and latency
+	// bins). The day that holds a cutoff is kept.
 	ApplyRetention(ctx context.Context, now time.Time, r Retention) error
 	// Close releases the store.
 	Close() error
@@ -49,10 +50,14 @@ type Store interface {
 // it; ApplyRetention drops latency bins with the rollups.
 type LatencyStore interface {
 	// WriteLatency stores bins; a bin for a (Target, Time) already stored
-	// replaces it.
+	// replaces it, and so does a later bin of the same batch. A bin whose
+	// Time is not the start of a BinSize bin or is outside 1970–2106, or
+	// whose Buckets and Counts differ in length, fails the whole batch
+	// with an error that does not wrap ErrUnavailable.
 	WriteLatency(ctx context.Context, bins []LatencyBin) error
 	// Latency reads the bins whose start is in [From, To), of q.Targets
-	// (all when empty), sorted by Target, then Time (UTC).
+	// (all when empty), sorted by Target (bytewise), then Time (UTC). An
+	// empty histogram comes back as nil Buckets and Counts.
 	Latency(ctx context.Context, q LatencyQuery) ([]LatencyBin, error)
 }
 

@@ -14,6 +14,9 @@ const (
 	opSeries    = "series"
 	opRawFlows  = "raw_flows"
 	opRetention = "retention"
+
+	opLatencyWrite = "latency_write"
+	opLatencyRead  = "latency_read"
 )
 
 type metrics struct {
@@ -30,7 +33,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		rowsInserted: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "rows_inserted_total",
-			Help: "Rows inserted per table (flows only: the rollups are filled by the server's materialized view).",
+			Help: "Rows inserted per table (flows and latency bins; the rollups are filled by the server's materialized view).",
 		}, []string{"table"}),
 		rowsFailed: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "rows_failed_total",
@@ -55,16 +58,18 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Partitions dropped by retention, by table.",
 		}, []string{"table"}),
 	}
-	for _, op := range []string{opMigrate, opWrite, opTotals, opSeries, opRawFlows, opRetention} {
+	for _, op := range []string{opMigrate, opWrite, opTotals, opSeries, opRawFlows, opRetention, opLatencyWrite, opLatencyRead} {
 		for _, kind := range []string{"unavailable", "other"} {
 			m.errors.WithLabelValues(op, kind)
 		}
 	}
-	for _, op := range []string{opTotals, opSeries, opRawFlows} {
+	for _, op := range []string{opTotals, opSeries, opRawFlows, opLatencyRead} {
 		m.querySeconds.WithLabelValues(op)
 	}
-	m.rowsInserted.WithLabelValues(tableFlows)
-	for _, table := range []string{tableFlows, tableFlows5m} {
+	for _, table := range []string{tableFlows, tableLatency} {
+		m.rowsInserted.WithLabelValues(table)
+	}
+	for _, table := range []string{tableFlows, tableFlows5m, tableLatency} {
 		m.partitionsDropped.WithLabelValues(table)
 	}
 	if reg == nil {

@@ -8,9 +8,11 @@
 // Storage: raw flows in a MergeTree table partitioned by UTC day, with
 // addresses as FixedString(16) (IPv4 mapped into ::ffff:0:0/96); 5-minute
 // rollups in a SummingMergeTree table partitioned by month and fed by a
-// materialized view; retention by dropping whole partitions. Values from
-// callers reach queries only as bound parameters (18.16 has no server-side
-// query parameters: the driver binds them client-side, escaped).
+// materialized view; latency bins in a ReplacingMergeTree table
+// partitioned by month and read with FINAL; retention by dropping whole
+// partitions. Values from callers reach queries only as bound parameters
+// (18.16 has no server-side query parameters: the driver binds them
+// client-side, escaped).
 //
 // Operators: Addr is the native port (9000), not HTTP. DROP PARTITION is
 // refused for partitions above the server's max_partition_size_to_drop
@@ -40,6 +42,7 @@ const (
 	tableMigrations = "schema_migrations"
 	tableFlows      = "flows"
 	tableFlows5m    = "flows_5m"
+	tableLatency    = "latency_5m"
 )
 
 // Store is the ClickHouse analytics store. Its methods are safe for

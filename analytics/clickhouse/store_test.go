@@ -91,6 +91,7 @@ func TestMigrate(t *testing.T) {
 		"flows":             {"MergeTree", "PARTITION BY toYYYYMMDD(time_received)"},
 		"flows_5m":          {"SummingMergeTree", "PARTITION BY toYYYYMM(bin)"},
 		"flows_5m_mv":       {"MaterializedView"},
+		"latency_5m":        {"ReplacingMergeTree", "PARTITION BY toYYYYMM(time)", "ORDER BY (target, time)"},
 	} {
 		got, ok := tables[name]
 		if !ok {
@@ -120,9 +121,9 @@ func TestMigrate(t *testing.T) {
 	if err := rows.Close(); err != nil {
 		t.Fatal(err)
 	}
-	want := []uint32{1, 2}
+	want := []uint32{1, 2, 4}
 	if !clickhouse.PreLowCardinality(s.ServerVersion()) {
-		want = append(want, 3)
+		want = []uint32{1, 2, 3, 4}
 	}
 	if !slices.Equal(versions, want) {
 		t.Errorf("schema_migrations versions = %v, want %v (server %s)", versions, want, s.ServerVersion())
@@ -166,14 +167,23 @@ func TestUnavailable(t *testing.T) {
 		"RawFlows":       func() error { _, err := s.RawFlows(ctx, everything.From, everything.To); return err },
 		"ApplyRetention": func() error { return s.ApplyRetention(ctx, base, analytics.DefaultRetention) },
 		"Migrate":        func() error { return s.Migrate(ctx) },
+		"WriteLatency": func() error {
+			return s.WriteLatency(ctx, storetest.GenerateLatency(1, storetest.LatencyTargets, base, 3))
+		},
+		"Latency": func() error {
+			_, err := s.Latency(ctx, analytics.LatencyQuery{From: everything.From, To: everything.To})
+			return err
+		},
 	} {
 		err := call()
 		if !errors.Is(err, analytics.ErrUnavailable) {
 			t.Errorf("%s() with the server down: error %v, want one wrapping analytics.ErrUnavailable", name, err)
 		}
 	}
-	if got := counterValue(t, reg, "ixpd_analytics_clickhouse_errors_total", "write", "unavailable"); got != 1 {
-		t.Errorf("errors_total{op=write,kind=unavailable} = %v, want 1", got)
+	for _, op := range []string{"write", "latency_write", "latency_read"} {
+		if got := counterValue(t, reg, "ixpd_analytics_clickhouse_errors_total", op, "unavailable"); got != 1 {
+			t.Errorf("errors_total{op=%s,kind=unavailable} = %v, want 1", op, got)
+		}
 	}
 
 	srv.Restart(t)
@@ -212,7 +222,21 @@ func TestMetrics(t *testing.T) {
 	if err := s.WriteFlows(t.Context(), bad); err == nil {
 		t.Fatal("WriteFlows(bad country) succeeded")
 	}
-	if err := s.ApplyRetention(t.Context(), base.AddDate(0, 0, 40), analytics.Retention{Raw: 30 * 24 * time.Hour}); err != nil {
+	// 2 targets × 3 bins, and one of them again: 6 rows sent.
+	bins := storetest.GenerateLatency(3, []string{"a", "b"}, base.AddDate(0, -2, 0), 3)
+	bins = append(bins, bins[0])
+	if err := s.WriteLatency(t.Context(), bins); err != nil {
+		t.Fatal(err)
+	}
+	bins[0].Time = bins[0].Time.Add(time.Second)
+	if err := s.WriteLatency(t.Context(), bins); err == nil {
+		t.Fatal("WriteLatency(unaligned bin) succeeded")
+	}
+	if _, err := s.Latency(t.Context(), analytics.LatencyQuery{From: base.AddDate(-1, 0, 0), To: base}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ApplyRetention(t.Context(), base.AddDate(0, 0, 40), analytics.Retention{Raw: 30 * 24 * time.Hour,
+		Rollup: 60 * 24 * time.Hour}); err != nil {
 		t.Fatal(err)
 	}
 	want := `
@@ -220,12 +244,14 @@ func TestMetrics(t *testing.T) {
 # TYPE ixpd_analytics_clickhouse_partitions_dropped_total counter
 ixpd_analytics_clickhouse_partitions_dropped_total{table="flows"} 1
 ixpd_analytics_clickhouse_partitions_dropped_total{table="flows_5m"} 0
+ixpd_analytics_clickhouse_partitions_dropped_total{table="latency_5m"} 1
 # HELP ixpd_analytics_clickhouse_rows_failed_total Raw flow rows in batches that failed, rejected or not (see errors_total).
 # TYPE ixpd_analytics_clickhouse_rows_failed_total counter
 ixpd_analytics_clickhouse_rows_failed_total 10
-# HELP ixpd_analytics_clickhouse_rows_inserted_total Rows inserted per table (flows only: the rollups are filled by the server's materialized view).
+# HELP ixpd_analytics_clickhouse_rows_inserted_total Rows inserted per table (flows and latency bins; the rollups are filled by the server's materialized view).
 # TYPE ixpd_analytics_clickhouse_rows_inserted_total counter
 ixpd_analytics_clickhouse_rows_inserted_total{table="flows"} 1234
+ixpd_analytics_clickhouse_rows_inserted_total{table="latency_5m"} 6
 `
 	err := testutil.GatherAndCompare(reg, strings.NewReader(want),
 		"ixpd_analytics_clickhouse_rows_inserted_total", "ixpd_analytics_clickhouse_rows_failed_total",
@@ -233,8 +259,13 @@ ixpd_analytics_clickhouse_rows_inserted_total{table="flows"} 1234
 	if err != nil {
 		t.Error(err)
 	}
-	if got := counterValue(t, reg, "ixpd_analytics_clickhouse_errors_total", "write", "other"); got != 1 {
-		t.Errorf("errors_total{op=write,kind=other} = %v, want 1", got)
+	for _, op := range []string{"write", "latency_write"} {
+		if got := counterValue(t, reg, "ixpd_analytics_clickhouse_errors_total", op, "other"); got != 1 {
+			t.Errorf("errors_total{op=%s,kind=other} = %v, want 1", op, got)
+		}
+	}
+	if n := testutil.CollectAndCount(reg, "ixpd_analytics_clickhouse_query_seconds"); n != 4 {
+		t.Errorf("query_seconds: %d series, want 4 (totals, series, raw_flows, latency_read)", n)
 	}
 	if n := testutil.CollectAndCount(reg, "ixpd_analytics_clickhouse_insert_seconds"); n != 1 {
 		t.Errorf("insert_seconds: %d series, want 1", n)

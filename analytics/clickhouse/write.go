@@ -76,16 +76,9 @@ func checkFlows(flows []flow.Flow) error {
 }
 
 func (s *Store) insert(ctx context.Context, flows []flow.Flow) error {
-	query := "INSERT INTO " + s.table(tableFlows) + " (" + strings.Join(flowColumns, ", ") + ")"
-	batch, err := s.conn.PrepareBatch(ctx, query)
-	if err != nil && unavailable(err) && ctx.Err() == nil {
-		// A pooled connection may have died with a server restart:
-		// nothing was sent yet, so one more try on a new connection is
-		// safe.
-		batch, err = s.conn.PrepareBatch(ctx, query)
-	}
+	batch, err := s.prepareBatch(ctx, tableFlows, flowColumns)
 	if err != nil {
-		return fmt.Errorf("prepare batch: %w", err)
+		return err
 	}
 	if err := appendColumns(batch, flows); err != nil {
 		_ = batch.Abort()
@@ -95,6 +88,23 @@ func (s *Store) insert(ctx context.Context, flows []flow.Flow) error {
 		return fmt.Errorf("send batch of %d flows: %w", len(flows), err)
 	}
 	return nil
+}
+
+// prepareBatch starts a native INSERT into table with an explicit column
+// list (which 18.16 needs with clickhouse-go).
+func (s *Store) prepareBatch(ctx context.Context, table string, columns []string) (driver.Batch, error) {
+	query := "INSERT INTO " + s.table(table) + " (" + strings.Join(columns, ", ") + ")"
+	batch, err := s.conn.PrepareBatch(ctx, query)
+	if err != nil && unavailable(err) && ctx.Err() == nil {
+		// A pooled connection may have died with a server restart:
+		// nothing was sent yet, so one more try on a new connection is
+		// safe.
+		batch, err = s.conn.PrepareBatch(ctx, query)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("prepare batch: %w", err)
+	}
+	return batch, nil
 }
 
 func appendColumns(batch driver.Batch, flows []flow.Flow) error {

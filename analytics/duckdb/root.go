@@ -2,7 +2,8 @@
 // file, so that ixpd runs on a bare machine. Raw flows go to the flows
 // table through DuckDB's appender; the 5-minute rollups in flows_5m are
 // updated in the same transaction, because DuckDB has no materialized
-// views. DuckDB has no partitions either: retention deletes whole days.
+// views. Latency bins are in latency_5m, one row per target and bin.
+// DuckDB has no partitions either: retention deletes whole days.
 package duckdb
 
 import (
@@ -33,6 +34,9 @@ const (
 	opSeries    = "series"
 	opRawFlows  = "raw_flows"
 	opRetention = "retention"
+
+	opLatencyWrite = "latency_write"
+	opLatencyRead  = "latency_read"
 )
 
 // errClosed is returned by every method after Close.

@@ -9,8 +9,9 @@ import (
 
 // Table names.
 const (
-	tableFlows  = "flows"
-	tableRollup = "flows_5m"
+	tableFlows   = "flows"
+	tableRollup  = "flows_5m"
+	tableLatency = "latency_5m"
 )
 
 // migration is one step of the schema; its version is its position in
@@ -80,6 +81,36 @@ var migrations = []migration{
 			)`,
 		},
 	},
+	{
+		name: "latency bins",
+		statements: []string{
+			// One row per target and bin: WriteLatency deletes the rows of
+			// the batch's (target, time) pairs and inserts the new ones in
+			// one transaction. No primary key, for the rollups' reason (an
+			// ART index over years of bins would live in memory); zone
+			// maps on time keep the delete and reads to the bins' row
+			// groups. Retention deletes whole days, with the rollups.
+			// Target names compare and sort bytewise, like ClickHouse's,
+			// whatever default_collation the database file is opened with.
+			`CREATE TABLE latency_5m (
+				time          TIMESTAMP NOT NULL,
+				target        VARCHAR COLLATE "binary" NOT NULL,
+				sent          UINTEGER NOT NULL,
+				received      UINTEGER NOT NULL,
+				min_ms        DOUBLE NOT NULL,
+				median_ms     DOUBLE NOT NULL,
+				mean_ms       DOUBLE NOT NULL,
+				p95_ms        DOUBLE NOT NULL,
+				max_ms        DOUBLE NOT NULL,
+				jitter_ms     DOUBLE NOT NULL,
+				jitter_sum_ms DOUBLE NOT NULL,
+				jitter_n      UINTEGER NOT NULL,
+				buckets       USMALLINT[] NOT NULL,
+				counts        UINTEGER[] NOT NULL,
+				CHECK (len(buckets) = len(counts))
+			)`,
+		},
+	},
 }
 
 // Migrate creates the schema or brings it up to date. It is safe to call
@@ -92,6 +123,12 @@ func (s *Store) Migrate(ctx context.Context) error {
 }
 
 func (s *Store) migrate(ctx context.Context) error {
+	return s.migrateTo(ctx, len(migrations))
+}
+
+// migrateTo applies the migrations up to version target (tests build the
+// schema of an older release with it).
+func (s *Store) migrateTo(ctx context.Context, target int) error {
 	db, err := s.database()
 	if err != nil {
 		return err
@@ -112,7 +149,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	if current > len(migrations) {
 		return fmt.Errorf("schema version %d is newer than this ixpd knows (%d)", current, len(migrations))
 	}
-	for i, m := range migrations[current:] {
+	for i, m := range migrations[min(current, target):target] {
 		version := current + i + 1
 		if err := apply(ctx, db, version, m); err != nil {
 			return fmt.Errorf("migration %d (%s): %w", version, m.name, err)

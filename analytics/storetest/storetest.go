@@ -14,6 +14,13 @@
 // an error that is not ErrUnavailable; concurrent batches all land;
 // retention drops whole UTC days; a batch of 100,000 flows sums exactly
 // past 2^53; after Close, calls fail with ErrUnavailable.
+//
+// And the contract of analytics.LatencyStore: latency bins round-trip
+// exactly (floats bit for bit, histograms, empty ones as nil), the target
+// filter and [From, To) on bin starts hold, a bin written again replaces
+// the old one, a bad bin fails its batch whole, and retention drops latency
+// bins with the rollups. RunMigrateFromPrevious checks the migration that
+// added them, on a store with flows.
 package storetest
 
 import (
@@ -71,6 +78,7 @@ func Run(t *testing.T, open func(t *testing.T) analytics.Store) {
 	t.Run("ConcurrentBatches", func(t *testing.T) { testConcurrentBatches(t, fresh(t)) })
 	t.Run("Retention", func(t *testing.T) { testRetention(t, fresh(t)) })
 	t.Run("LargeBatch", func(t *testing.T) { testLargeBatch(t, fresh(t)) })
+	runLatency(t, fresh)
 	t.Run("Closed", func(t *testing.T) { testClosed(t, open) })
 }
 
@@ -520,5 +528,13 @@ func testClosed(t *testing.T, open func(*testing.T) analytics.Store) {
 		Step: analytics.BinSize, GroupBy: analytics.GroupNone})
 	if !errors.Is(err, analytics.ErrUnavailable) {
 		t.Errorf("Series() after Close() error = %v, want one wrapping ErrUnavailable", err)
+	}
+	err = s.WriteLatency(ctx, GenerateLatency(15, LatencyTargets, base, 1))
+	if !errors.Is(err, analytics.ErrUnavailable) {
+		t.Errorf("WriteLatency() after Close() error = %v, want one wrapping ErrUnavailable", err)
+	}
+	_, err = s.Latency(ctx, analytics.LatencyQuery{From: everythingFrom, To: everythingTo})
+	if !errors.Is(err, analytics.ErrUnavailable) {
+		t.Errorf("Latency() after Close() error = %v, want one wrapping ErrUnavailable", err)
 	}
 }
