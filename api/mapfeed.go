@@ -76,6 +76,9 @@ func (a *Component) buildMapFeed(ctx context.Context, now time.Time) gin.H {
 				s := analytics.Summarize(analytics.FillSeries(points, from, to, analytics.BinSize))
 				props["peak_bps"], props["p95_bps"], props["period"] = s.PeakBps, s.P95Bps, month
 			}
+			if ms, ok := a.ixpMedianLatency(ctx, st, from, to); ok {
+				props["median_latency_ms"] = ms
+			}
 			q := analytics.SeriesQuery{From: from, To: to, Step: to.Sub(from).Truncate(analytics.BinSize),
 				GroupBy: analytics.GroupPathClass, Domestic: true, Role: flow.RoleMemberEdge}
 			if points, err := st.Series(ctx, q); err == nil {

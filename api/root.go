@@ -38,6 +38,8 @@ type Dependencies struct {
 	Flows *collector.Component
 	// IXF returns the exchange's IX-F Member Export (nil: not served).
 	IXF func(context.Context) ([]byte, error)
+	// LatencyTargets lists the latency probe targets (nil: none).
+	LatencyTargets func() []LatencyTarget
 	// Reload re-reads the members file and applies it.
 	Reload func(context.Context) error
 	// Gatherer serves /metrics.
@@ -147,6 +149,7 @@ func (a *Component) router() *gin.Engine {
 	r.GET("/api/v1/traffic/matrix", a.require(), a.matrix)
 	r.GET("/api/v1/savings", public, a.savings)
 	r.GET("/api/v1/map.geojson", public, a.mapFeed)
+	r.GET("/api/v1/latency", public, a.latency)
 	r.GET("/api/v1/domestic", a.require(), a.domestic)
 	if a.cfg.Pprof {
 		// Not in the OpenAPI document: a debugging aid, off by default.
