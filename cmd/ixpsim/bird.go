@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"text/template"
+	"time"
 )
 
 // BIRD table layouts for the route server.
@@ -36,12 +38,17 @@ type birdConfig struct {
 	PeeringLAN netip.Prefix
 	MaxPrefix  int
 	Members    []birdMember
+	// Filters turns every filter on (-filters all); nil is the plain
+	// set-up.
+	Filters *birdFilters
 }
 
 type birdMember struct {
 	Name string
 	Addr netip.Addr
 	ASN  uint32
+	// Blackhole: the member receives blackhole routes (-filters all).
+	Blackhole bool
 }
 
 // IANA special-purpose IPv4 and IPv6 blocks that are not globally
@@ -170,6 +177,9 @@ protocol bgp {{.Name}} from rs_client {
 
 // render writes the BIRD configuration.
 func (c *birdConfig) render() ([]byte, error) {
+	if c.Filters != nil {
+		return c.renderFilters()
+	}
 	if c.Tables != birdSingle && c.Tables != birdPerClient {
 		return nil, fmt.Errorf("bird tables %q: want %s or %s", c.Tables, birdSingle, birdPerClient)
 	}
@@ -223,7 +233,17 @@ func (t *birdTarget) start(ctx context.Context, env *runEnv) (*rsProcess, error)
 		MaxPrefix:  env.maxPrefix,
 	}
 	for i := range env.members {
-		cfg.Members = append(cfg.Members, birdMember{Name: fmt.Sprintf("m%d", i+1), Addr: memberAddr(i), ASN: memberASN(i)})
+		cfg.Members = append(cfg.Members, birdMember{Name: fmt.Sprintf("m%d", i+1), Addr: memberAddr(i), ASN: memberASN(i), Blackhole: memberBlackhole(i)})
+	}
+	if env.plan != nil {
+		f, err := newBIRDFilters()
+		if err != nil {
+			return nil, err
+		}
+		cfg.Filters = f
+		if err := env.plan.writeBIRDData(env.dir, filterState{}); err != nil {
+			return nil, err
+		}
 	}
 	conf, err := cfg.render()
 	if err != nil {
@@ -235,6 +255,65 @@ func (t *birdTarget) start(ctx context.Context, env *runEnv) (*rsProcess, error)
 	}
 	return startProcess(t.bin, []string{"-f", "-c", confPath, "-s", filepath.Join(env.dir, "bird.ctl"), "-P", filepath.Join(env.dir, "bird.pid")},
 		env.dir, filepath.Join(env.dir, "bird.out"))
+}
+
+// writeData writes BIRD's ROA and IRR include files for state st: BIRD
+// reads both on "configure" whatever changed.
+func (t *birdTarget) writeData(env *runEnv, st filterState, _ change) error {
+	return env.plan.writeBIRDData(env.dir, st)
+}
+
+// reload makes BIRD read its configuration, and so the ROA and IRR
+// files, again, as arouteserver's users do after regenerating it. BIRD
+// re-runs the import filters of every channel whose filter changed (IRR)
+// and, through its import tables, of every channel whose filter calls
+// roa_check when a ROA table changes ("rpki reload", on by default).
+func (t *birdTarget) reload(ctx context.Context, env *runEnv, _ *rsProcess, c change) error {
+	sock := filepath.Join(env.dir, "bird.ctl")
+	out, err := birdcCommand(ctx, t.birdc(), sock, "configure")
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(out, "Reconfigured") {
+		return fmt.Errorf("birdc configure: %s", strings.TrimSpace(out))
+	}
+	if c != changeVRP {
+		return nil
+	}
+	out, err = birdcCommand(ctx, t.birdc(), sock, "reload", "in", "all")
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(out, "reloading") {
+		return fmt.Errorf("birdc reload in all: %s", strings.TrimSpace(out))
+	}
+	return nil
+}
+
+// birdc is the BIRD CLI beside the bird binary, else birdc on PATH.
+func (t *birdTarget) birdc() string {
+	if dir := filepath.Dir(t.bin); dir != "." {
+		if p := filepath.Join(dir, "birdc"); fileExists(p) {
+			return p
+		}
+	}
+	return "birdc"
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// birdcCommand runs one birdc command and returns its output.
+func birdcCommand(ctx context.Context, birdc, sock string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, birdc, append([]string{"-s", sock}, args...)...).CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("birdc %s: %w: %s", strings.Join(args, " "), err, bytes.TrimSpace(out))
+	}
+	return string(out), nil
 }
 
 // birdVersion returns the output of "bird --version", or "" if it fails.

@@ -147,3 +147,6 @@ func (b bitset) count() int {
 
 // reset empties the set.
 func (b bitset) reset() { clear(b) }
+
+// has reports whether i is in the set.
+func (b bitset) has(i int) bool { return b[i/64]&(uint64(1)<<(i%64)) != 0 }

@@ -39,6 +39,13 @@ type benchOptions struct {
 	holdTime          time.Duration
 	keep              bool
 	cpuProfile        string
+
+	// -filters all
+	filters        string
+	vrps, change   int
+	seed           uint64
+	eventTimeout   time.Duration
+	ixpdCPUProfile string
 }
 
 func parseBenchFlags(args []string, stderr io.Writer) (*benchOptions, error) {
@@ -52,6 +59,11 @@ Brings up simulated members on 127.0.0.10 and up, each announcing its own
 /24s, against each route server in -targets in turn, and measures the time
 from the first session up until every member holds every other member's
 prefixes, with the route server's CPU time and peak RSS.
+
+With -filters all, both route servers filter with every check on and with
+generated RPKI, IRR and PeeringDB data, and after convergence the bench
+times a VRP change and an IRR change: from the reload (SIGHUP, birdc
+configure) until every member has withdrawn every changed prefix.
 
 `)
 		fs.PrintDefaults()
@@ -70,6 +82,12 @@ prefixes, with the route server's CPU time and peak RSS.
 	fs.DurationVar(&o.holdTime, "hold-time", 90*time.Second, "hold time the members propose")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write the bench process's CPU profile to `file`")
 	fs.BoolVar(&o.keep, "keep", false, "keep each run's directory (configs and logs) and print where it is")
+	fs.StringVar(&o.filters, "filters", filtersPlain, "filter set-up: plain (default import checks, no RPKI/IRR data) or all (every filter on, RPKI, IRR and PeeringDB data, and timed VRP and IRR changes)")
+	fs.IntVar(&o.vrps, "vrps", 500000, "with -filters all: VRPs in the route servers' RPKI data")
+	fs.IntVar(&o.change, "change", 1000, "with -filters all: member /24s each change event takes away")
+	fs.Uint64Var(&o.seed, "seed", 1, "with -filters all: seed of the synthetic VRPs")
+	fs.DurationVar(&o.eventTimeout, "event-timeout", 5*time.Minute, "with -filters all: time allowed per change event")
+	fs.StringVar(&o.ixpdCPUProfile, "ixpd-cpuprofile", "", "pass -cpuprofile `file` to ixpd run (each ixpd run overwrites it)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -104,6 +122,12 @@ prefixes, with the route server's CPU time and peak RSS.
 	if o.birdTables != birdSingle && o.birdTables != birdPerClient {
 		return nil, fmt.Errorf("-bird-tables %q: want %s or %s", o.birdTables, birdSingle, birdPerClient)
 	}
+	if o.filters != filtersPlain && o.filters != filtersAll {
+		return nil, fmt.Errorf("-filters %q: want %s or %s", o.filters, filtersPlain, filtersAll)
+	}
+	if o.eventTimeout <= 0 {
+		return nil, fmt.Errorf("-event-timeout %s: need a positive duration", o.eventTimeout)
+	}
 	return o, nil
 }
 
@@ -122,6 +146,8 @@ type runEnv struct {
 	port      uint16
 	maxPrefix int
 	members   []*member
+	// plan is the filter data of -filters all; nil for the plain set-up.
+	plan *filterPlan
 }
 
 // member is one simulated member.
@@ -156,6 +182,9 @@ type runState struct {
 	failOnce sync.Once
 	failed   chan error
 	stopping chan struct{}
+
+	// ev is the change event under way (-filters all), nil between them.
+	ev atomic.Pointer[event]
 }
 
 func newRunState(members []*member, k int) *runState {
@@ -190,6 +219,7 @@ func (r *runState) onUpdate(m *member) func(announced, withdrawn []netip.Prefix,
 	own0, own1 := m.idx*r.k, (m.idx+1)*r.k
 	return func(announced, withdrawn []netip.Prefix, _ speaker.RawAttributes) {
 		held := m.held.Load()
+		ev := r.ev.Load()
 		for _, p := range announced {
 			g, ok := indexOf(p)
 			if !ok || g >= all || (g >= own0 && g < own1) {
@@ -198,11 +228,19 @@ func (r *runState) onUpdate(m *member) func(announced, withdrawn []netip.Prefix,
 			}
 			if m.seen.set(g) {
 				held++
+				if ev != nil {
+					ev.onAnnounce(m.idx, g)
+				}
+			} else if ev != nil {
+				ev.repeated.Add(1)
 			}
 		}
 		for _, p := range withdrawn {
 			if g, ok := indexOf(p); ok && g < all && m.seen.clear(g) {
 				held--
+				if ev != nil {
+					ev.onWithdraw(m.idx, g, r.n)
+				}
 			}
 		}
 		m.held.Store(held)
@@ -334,13 +372,26 @@ type runResult struct {
 	// converge.
 	HeldPerMember []int64 `json:"held_per_member,omitempty"`
 	Dir           string  `json:"dir,omitempty"`
+
+	// With -filters all: the two change events after convergence, and the
+	// route server's CPU time and peak RSS at the end of the run.
+	VRPChange         *eventResult `json:"vrp_change,omitempty"`
+	IRRChange         *eventResult `json:"irr_change,omitempty"`
+	RSCPUEndSeconds   float64      `json:"rs_cpu_end_seconds,omitempty"`
+	RSPeakRSSEndBytes int64        `json:"rs_peak_rss_end_bytes,omitempty"`
 }
 
 // runOnce runs target t once with fresh route-server and member state.
-func runOnce(ctx context.Context, t target, o *benchOptions, members []*member, runNo int, progress io.Writer) (res runResult, err error) {
+func runOnce(ctx context.Context, t target, o *benchOptions, plan *filterPlan, members []*member, runNo int, progress io.Writer) (res runResult, err error) {
 	res = runResult{Target: t.name(), Run: runNo, HeldTarget: int64((o.members - 1) * o.prefixes)}
-	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	budget := o.timeout
+	if plan != nil {
+		budget += 2*o.eventTimeout + time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
+	convergeBy := time.NewTimer(o.timeout)
+	defer convergeBy.Stop()
 
 	dir, err := os.MkdirTemp("", "ixpsim-rs-bench-"+t.name()+"-")
 	if err != nil {
@@ -357,7 +408,7 @@ func runOnce(ctx context.Context, t target, o *benchOptions, members []*member, 
 	if err != nil {
 		return res, err
 	}
-	env := &runEnv{dir: dir, rsAddr: rsAddr, port: port, maxPrefix: 2 * o.prefixes, members: members}
+	env := &runEnv{dir: dir, rsAddr: rsAddr, port: port, maxPrefix: 2 * o.prefixes, members: members, plan: plan}
 	proc, err := t.start(ctx, env)
 	if err != nil {
 		return res, err
@@ -411,7 +462,10 @@ func runOnce(ctx context.Context, t target, o *benchOptions, members []*member, 
 			measure()
 			res.Converged = true
 			res.WallSeconds = r.convergedAt.Sub(time.Unix(0, r.firstUp.Load())).Seconds()
-			return res, nil
+			if plan == nil {
+				return res, nil
+			}
+			return res, runEvents(ctx, t, o, plan, env, proc, r, &res, progress)
 		case err := <-r.failed:
 			measure()
 			res.HeldPerMember = r.held()
@@ -420,12 +474,13 @@ func runOnce(ctx context.Context, t target, o *benchOptions, members []*member, 
 			measure()
 			res.HeldPerMember = r.held()
 			return res, proc.exitError()
+		case <-convergeBy.C:
+			measure()
+			res.HeldPerMember = r.held()
+			return res, fmt.Errorf("did not converge within %s", o.timeout)
 		case <-ctx.Done():
 			measure()
 			res.HeldPerMember = r.held()
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return res, fmt.Errorf("did not converge within %s", o.timeout)
-			}
 			return res, ctx.Err()
 		case <-tick.C:
 			lo, med := r.heldStats()
@@ -433,6 +488,38 @@ func runOnce(ctx context.Context, t target, o *benchOptions, members []*member, 
 				t.name(), runNo, time.Since(start).Round(time.Second), r.up.Load(), r.n, r.complete.Load(), r.n, lo, med, r.target)
 		}
 	}
+}
+
+// runEvents times the VRP change and then the IRR change on a converged
+// route server.
+func runEvents(ctx context.Context, t target, o *benchOptions, plan *filterPlan, env *runEnv, proc *rsProcess, r *runState, res *runResult, progress io.Writer) error {
+	ft, ok := t.(filterTarget)
+	if !ok {
+		return fmt.Errorf("%s cannot run with -filters %s", t.name(), o.filters)
+	}
+	var errs []error
+	st := filterState{vrpChanged: true}
+	progressf(progress, "  %s run %d: VRP change: %d /24s turn RPKI-invalid\n", t.name(), res.Run, len(plan.vrpChange))
+	vrp := runEvent(ctx, changeVRP, ft, env, proc, r, st, plan.vrpChange, o.eventTimeout, progress)
+	res.VRPChange = &vrp
+	if vrp.Error != "" {
+		errs = append(errs, fmt.Errorf("VRP change: %s", vrp.Error))
+	} else {
+		st.irrChanged = true
+		progressf(progress, "  %s run %d: IRR change: %d /24s leave their AS-SETs\n", t.name(), res.Run, len(plan.irrChange))
+		irr := runEvent(ctx, changeIRR, ft, env, proc, r, st, plan.irrChange, o.eventTimeout, progress)
+		res.IRRChange = &irr
+		if irr.Error != "" {
+			errs = append(errs, fmt.Errorf("IRR change: %s", irr.Error))
+		}
+	}
+	if cpu, err := procCPU(proc.pid()); err == nil {
+		res.RSCPUEndSeconds = cpu.Seconds()
+	}
+	if hwm, err := procHWM(proc.pid()); err == nil {
+		res.RSPeakRSSEndBytes = hwm
+	}
+	return errors.Join(errs...)
 }
 
 // progressf writes a progress line to w. Progress is best effort: a
@@ -451,7 +538,7 @@ func rsBench(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 	for i, name := range o.targets {
 		switch name {
 		case "ixpd":
-			targets[i] = &ixpdTarget{bin: o.ixpdBin}
+			targets[i] = &ixpdTarget{bin: o.ixpdBin, cpuProfile: o.ixpdCPUProfile}
 		case "bird":
 			targets[i] = &birdTarget{bin: o.birdBin, tables: o.birdTables}
 		}
@@ -473,6 +560,12 @@ func rsBench(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 			}
 		}()
 	}
+	var plan *filterPlan
+	if o.filters == filtersAll {
+		if plan, err = newFilterPlan(o.members, o.prefixes, o.vrps, o.change, o.seed); err != nil {
+			return err
+		}
+	}
 	progressf(stderr, "ixpsim rs-bench: encoding %d members × %d prefixes\n", o.members, o.prefixes)
 	members := make([]*member, o.members)
 	for i := range members {
@@ -491,7 +584,7 @@ func rsBench(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 				continue
 			}
 			progressf(stderr, "ixpsim rs-bench: %s, run %d of %d\n", t.name(), run, o.runs)
-			res, err := runOnce(ctx, t, o, members, run, stderr)
+			res, err := runOnce(ctx, t, o, plan, members, run, stderr)
 			if ctx.Err() != nil {
 				return fmt.Errorf("%s run %d: %w", t.name(), run, ctx.Err())
 			}
