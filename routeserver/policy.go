@@ -49,6 +49,8 @@ const (
 	setTransit    = "rs-transit-free"
 	setBlock4     = "rs-blocklist-v4"
 	setBlock6     = "rs-blocklist-v6"
+	setRPKIKnown  = "rs-rpki-known"
+	setRPKIValid  = "rs-rpki-valid"
 
 	policyImportPfx = "rs-import-"
 	policyPost      = "rs-import-post"
@@ -217,6 +219,9 @@ func staticSets(c Configuration) []*api.DefinedSet {
 		{DefinedType: api.DefinedType_DEFINED_TYPE_LARGE_COMMUNITY, Name: setBlackholeL, List: []string{"^" + c.blackholeLarge().String() + "$"}},
 		{DefinedType: api.DefinedType_DEFINED_TYPE_LARGE_COMMUNITY, Name: setNoAnyL, List: []string{"^" + lc(c.ASN, controlNoTo, c.ASN) + "$"}},
 		{DefinedType: api.DefinedType_DEFINED_TYPE_LARGE_COMMUNITY, Name: setControlL, List: controlLarge(c)},
+		{DefinedType: api.DefinedType_DEFINED_TYPE_LARGE_COMMUNITY, Name: setRPKIValid, List: []string{"^" + lc(c.ASN, infoRPKI, infoRPKIValid) + "$"}},
+		{DefinedType: api.DefinedType_DEFINED_TYPE_LARGE_COMMUNITY, Name: setRPKIKnown, List: []string{
+			"^" + lc(c.ASN, infoRPKI, infoRPKIValid) + "$", "^" + lc(c.ASN, infoRPKI, infoRPKIInval) + "$", "^" + reasonCommunity(c.ASN, ReasonRPKIInvalid) + "$"}},
 		{DefinedType: api.DefinedType_DEFINED_TYPE_COMMUNITY, Name: setControl, List: controlStd(c)},
 	}
 	if c.ASN <= 0xffff {
@@ -333,13 +338,17 @@ func newSharedPolicy(c Configuration, data policyData, gen int) sharedPolicy {
 	}
 	// RPKI origin validation (RFC 6811).
 	if c.RPKI.Enabled() {
+		// Two lookups in the VRP table per route (GoBGP does one per RPKI
+		// condition, and they cost): "unknown" until found valid or
+		// invalid, then taken off by a community match.
+		stmt("rpki-unknown", nil, addLarge(lc(c.ASN, infoRPKI, infoRPKIUnkn)))
 		stmt("rpki-valid", &api.Conditions{RpkiResult: api.ValidationState_VALIDATION_STATE_VALID}, addLarge(lc(c.ASN, infoRPKI, infoRPKIValid)))
-		stmt("rpki-unknown", &api.Conditions{RpkiResult: api.ValidationState_VALIDATION_STATE_NOT_FOUND}, addLarge(lc(c.ASN, infoRPKI, infoRPKIUnkn)))
 		if c.RPKI.RejectInvalid {
 			add("rpki-invalid", &api.Conditions{RpkiResult: api.ValidationState_VALIDATION_STATE_INVALID}, ReasonRPKIInvalid)
 		} else {
 			stmt("rpki-invalid", &api.Conditions{RpkiResult: api.ValidationState_VALIDATION_STATE_INVALID}, addLarge(lc(c.ASN, infoRPKI, infoRPKIInval)))
 		}
+		stmt("rpki-known", &api.Conditions{LargeCommunitySet: matchAny(setRPKIKnown)}, removeLarge(lc(c.ASN, infoRPKI, infoRPKIUnkn)))
 	}
 	return sp
 }
@@ -547,7 +556,7 @@ func newMemberPolicy(c Configuration, data policyData, in memberInput, gen int) 
 		}
 		if c.IRR.RPKIAsRouteObjects && c.RPKI.Enabled() {
 			// A ROA for the origin is as good as a route object.
-			stmt("irr-rpki-roa", &api.Conditions{RpkiResult: api.ValidationState_VALIDATION_STATE_VALID},
+			stmt("irr-rpki-roa", &api.Conditions{LargeCommunitySet: matchAny(setRPKIValid)},
 				removeLarge(reasonCommunity(c.ASN, prefixCode), lc(c.ASN, infoIRR, prefixCode)))
 		}
 		// Any failure takes "IRR valid" off again.

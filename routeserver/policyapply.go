@@ -1,16 +1,21 @@
 package routeserver
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
+	"github.com/gaissmai/bart"
 	api "github.com/osrg/gobgp/v4/api"
+	"github.com/osrg/gobgp/v4/pkg/apiutil"
+	"github.com/osrg/gobgp/v4/pkg/packet/bgp"
 	"github.com/osrg/gobgp/v4/pkg/server"
 
 	"github.com/ixpd/ixpd/routeserver/irr"
@@ -124,10 +129,12 @@ func memberInputs(set *members.Set) map[uint32]memberInput {
 
 // syncPolicies brings the member policies in line with inputs: a member
 // whose inputs changed gets a new generation, its sessions are assigned
-// to it and refiltered in place, and the old one is removed. Peers named
-// in refilterAll are refiltered whatever changed. Call with c.mu held.
-func (c *Component) syncPolicies(ctx context.Context, s *server.BgpServer, inputs map[uint32]memberInput, sharedChanged bool) error {
+// to it, and the old one is removed. It returns the soft resets that
+// refilter those sessions in place, for the caller to run once it has let
+// go of c.mu (they can take minutes on a big table). Call with c.mu held.
+func (c *Component) syncPolicies(ctx context.Context, s *server.BgpServer, inputs map[uint32]memberInput, sharedChanged bool) ([]resetRequest, error) {
 	var errs []error
+	var resets []resetRequest
 	next := map[uint32]memberPolicy{}
 	var stale []memberPolicy
 	importChanged := map[uint32]bool{}
@@ -177,14 +184,30 @@ func (c *Component) syncPolicies(ctx context.Context, s *server.BgpServer, input
 			continue
 		}
 		if importChanged[ss.asn] || sharedChanged {
-			errs = append(errs, softReset(ctx, s, addr.String(), true))
+			resets = append(resets, resetRequest{addr, true})
 		}
 		if exportChanged[ss.asn] {
-			errs = append(errs, softReset(ctx, s, addr.String(), false))
+			resets = append(resets, resetRequest{addr, false})
 		}
 	}
 	for _, mp := range stale {
 		errs = append(errs, removePolicy(ctx, s, mp.sets, mp.importPol, mp.exportPol))
+	}
+	return resets, errors.Join(errs...)
+}
+
+// resetRequest is a soft reset to run: in (refilter what the member
+// sent) or out (send the member its table again).
+type resetRequest struct {
+	peer netip.Addr
+	in   bool
+}
+
+// runResets runs soft resets; call without c.mu held.
+func runResets(ctx context.Context, s *server.BgpServer, resets []resetRequest) error {
+	var errs []error
+	for _, r := range resets {
+		errs = append(errs, softReset(ctx, s, r.peer.String(), r.in))
 	}
 	return errors.Join(errs...)
 }
@@ -253,13 +276,13 @@ func (c *Component) ReloadData(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	data, err := c.loadData(c.data)
 	if err != nil {
 		errs = append(errs, err)
 	}
 	c.data = data
 	sharedChanged := false
+	var oldShared *sharedPolicy
 	if sp := newSharedPolicy(c.cfg, data, c.sharedGen); sp.fp != c.shared.fp {
 		c.sharedGen++
 		sp = newSharedPolicy(c.cfg, data, c.sharedGen)
@@ -267,19 +290,26 @@ func (c *Component) ReloadData(ctx context.Context) error {
 			errs = append(errs, err)
 		} else {
 			old := c.shared
+			oldShared = &old
 			c.shared = sp
 			sharedChanged = true
-			defer func() {
-				if err := removePolicy(ctx, s, old.sets, old.pol); err != nil {
-					c.logger.Warn("remove old shared policy", "err", err)
-				}
-			}()
 		}
 	}
-	if err := c.syncPolicies(ctx, s, memberInputs(c.members), sharedChanged); err != nil {
+	resets, err := c.syncPolicies(ctx, s, memberInputs(c.members), sharedChanged)
+	if err != nil {
 		errs = append(errs, err)
 	}
+	if oldShared != nil {
+		// No session uses it any more: syncPolicies assigned the new one.
+		errs = append(errs, removePolicy(ctx, s, oldShared.sets, oldShared.pol))
+	}
 	c.reconfigured = time.Now().UTC()
+	c.mu.Unlock()
+	start := time.Now()
+	errs = append(errs, runResets(ctx, s, resets))
+	if len(resets) > 0 {
+		c.logger.Info("filter data reloaded, routes refiltered", "sessions", len(resets), "took", time.Since(start).Round(time.Millisecond))
+	}
 	return errors.Join(errs...)
 }
 
@@ -291,12 +321,13 @@ func (c *Component) setGracefulShutdown(ctx context.Context, on bool) error {
 		return err
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.gshut == on {
+		c.mu.Unlock()
 		return nil
 	}
 	c.gshut = on
 	var errs []error
+	var resets []resetRequest
 	for addr, ss := range c.sessions {
 		mp, ok := c.policies[ss.asn]
 		if !ok {
@@ -307,11 +338,13 @@ func (c *Component) setGracefulShutdown(ctx context.Context, on bool) error {
 			continue
 		}
 		if c.up[addr] {
-			errs = append(errs, softReset(ctx, s, addr.String(), false))
+			resets = append(resets, resetRequest{addr, false})
 		}
 	}
-	c.logger.Warn("graceful shutdown", "on", on)
 	c.reconfigured = time.Now().UTC()
+	c.mu.Unlock()
+	c.logger.Warn("graceful shutdown", "on", on)
+	errs = append(errs, runResets(ctx, s, resets))
 	return errors.Join(errs...)
 }
 
@@ -390,13 +423,14 @@ type rpkiState struct {
 }
 
 // rpkiLoop watches GoBGP's RTR clients and the VRP file. When VRPs
-// change, every member's routes are validated again (GoBGP does not do it
+// change, the routes they cover are validated again (GoBGP does not do it
 // by itself): a route that turned invalid is withdrawn, one that turned
 // valid is sent, and no session is reset.
 func (c *Component) rpkiLoop(ctx context.Context, s *server.BgpServer) error {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	last := map[string]rpkiState{}
+	var vrps []vrp // the VRP table as last validated against
 	fileCheck := time.Now()
 	for {
 		select {
@@ -427,31 +461,125 @@ func (c *Component) rpkiLoop(ctx context.Context, s *server.BgpServer) error {
 		if err != nil || !changed {
 			continue
 		}
-		start := time.Now()
-		if err := c.revalidate(ctx, s); err != nil {
+		if vrps, err = c.revalidate(ctx, s, vrps); err != nil {
 			c.logger.Warn("RPKI: revalidate routes", "err", err)
 		}
-		c.metrics.rpkiRevalidations.Inc()
-		c.logger.Info("RPKI: VRPs changed, routes validated again", "took", time.Since(start).Round(time.Millisecond))
 	}
 }
 
 // vrpFileCheck is how often the VRP file's modification time is checked.
 const vrpFileCheck = 5 * time.Second
 
-// revalidate re-runs every established member's import policy.
-func (c *Component) revalidate(ctx context.Context, s *server.BgpServer) error {
+// vrp is one VRP in GoBGP's table, as revalidate compares them.
+type vrp struct {
+	prefix netip.Prefix
+	maxLen uint8
+	asn    uint32
+}
+
+func compareVRP(a, b vrp) int {
+	if c := a.prefix.Addr().Compare(b.prefix.Addr()); c != 0 {
+		return c
+	}
+	if c := a.prefix.Bits() - b.prefix.Bits(); c != 0 {
+		return c
+	}
+	if c := int(a.maxLen) - int(b.maxLen); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.asn, b.asn)
+}
+
+// listVRPs reads GoBGP's VRP table, sorted and without duplicates (two
+// RTR servers may send the same VRP).
+func listVRPs(ctx context.Context, s *server.BgpServer) ([]vrp, error) {
+	var out []vrp
+	for _, f := range []*api.Family{familyV4, familyV6} {
+		var perr error
+		err := s.ListRpkiTable(ctx, &api.ListRpkiTableRequest{Family: f}, func(r *api.Roa) {
+			a, err := netip.ParseAddr(r.GetPrefix())
+			if err != nil {
+				perr = err
+				return
+			}
+			out = append(out, vrp{prefix: netip.PrefixFrom(a, int(r.GetPrefixlen())).Masked(), maxLen: uint8(r.GetMaxlen()), asn: r.GetAsn()})
+		})
+		if err = cmp.Or(err, perr); err != nil {
+			return nil, fmt.Errorf("read the VRP table: %w", err)
+		}
+	}
+	slices.SortFunc(out, compareVRP)
+	return slices.CompactFunc(out, func(a, b vrp) bool { return compareVRP(a, b) == 0 }), nil
+}
+
+// changedVRPs returns the prefixes of the VRPs in one sorted list but not
+// the other.
+func changedVRPs(old, next []vrp) []netip.Prefix {
+	var out []netip.Prefix
+	i, j := 0, 0
+	for i < len(old) || j < len(next) {
+		switch {
+		case j == len(next) || i < len(old) && compareVRP(old[i], next[j]) < 0:
+			out = append(out, old[i].prefix)
+			i++
+		case i == len(old) || compareVRP(old[i], next[j]) > 0:
+			out = append(out, next[j].prefix)
+			j++
+		default:
+			i++
+			j++
+		}
+	}
+	return out
+}
+
+// revalidate re-runs the import policy of the members with a route that a
+// changed VRP covers, and only theirs: a VRP change elsewhere in the
+// Internet, the usual case, refilters nothing. GoBGP can only refilter a
+// whole session, and sends every refiltered route again.
+func (c *Component) revalidate(ctx context.Context, s *server.BgpServer, last []vrp) ([]vrp, error) {
+	next, err := listVRPs(ctx, s)
+	if err != nil {
+		return last, err
+	}
+	changed := changedVRPs(last, next)
+	if len(changed) == 0 {
+		return next, nil
+	}
+	var covered bart.Table[struct{}]
+	for _, p := range changed {
+		covered.Insert(p, struct{}{})
+	}
+	affected := map[netip.Addr]bool{}
+	for _, f := range families {
+		err := c.ribPaths(s, f, nil, func(nlri bgp.NLRI, paths []*apiutil.Path) {
+			pfx, err := netip.ParsePrefix(nlri.String())
+			if err != nil {
+				return
+			}
+			if _, ok := covered.LookupPrefix(pfx); !ok {
+				return
+			}
+			for _, p := range paths {
+				affected[p.PeerAddress] = true
+			}
+		})
+		if err != nil {
+			return last, fmt.Errorf("find the routes the VRPs cover: %w", err)
+		}
+	}
 	c.mu.Lock()
-	var peers []netip.Addr
-	for addr := range c.sessions {
-		if c.up[addr] {
-			peers = append(peers, addr)
+	var resets []resetRequest
+	for addr := range affected {
+		if _, ok := c.sessions[addr]; ok && c.up[addr] {
+			resets = append(resets, resetRequest{addr, true})
 		}
 	}
 	c.mu.Unlock()
-	var errs []error
-	for _, p := range peers {
-		errs = append(errs, softReset(ctx, s, p.String(), true))
-	}
-	return errors.Join(errs...)
+	start := time.Now()
+	err = runResets(ctx, s, resets)
+	c.metrics.rpkiRevalidations.Inc()
+	c.logger.Info("RPKI: VRPs changed, covered routes validated again", "vrps", len(next), "changed", len(changed),
+		"sessions", len(resets), "took", time.Since(start).Round(time.Millisecond))
+	return next, err
 }

@@ -265,9 +265,9 @@ func sessionsFrom(set *members.Set) map[netip.Addr]session {
 // addresses and route-server settings apply without resetting sessions.
 func (c *Component) SetMembers(ctx context.Context, set *members.Set) error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	s := c.bgp
 	if s == nil {
+		c.mu.Unlock()
 		return ErrNotRunning
 	}
 	want := sessionsFrom(set)
@@ -292,7 +292,8 @@ func (c *Component) SetMembers(ctx context.Context, set *members.Set) error {
 	}
 	// Policies of changed members are swapped under the sessions that
 	// stay; new sessions are assigned theirs below.
-	if err := c.syncPolicies(ctx, s, memberInputs(set), false); err != nil {
+	resets, err := c.syncPolicies(ctx, s, memberInputs(set), false)
+	if err != nil {
 		errs = append(errs, err)
 	}
 	// Added and changed sessions.
@@ -316,6 +317,8 @@ func (c *Component) SetMembers(ctx context.Context, set *members.Set) error {
 		c.sessions[addr] = nw
 	}
 	c.reconfigured = time.Now().UTC()
+	c.mu.Unlock()
+	errs = append(errs, runResets(ctx, s, resets))
 	return errors.Join(errs...)
 }
 
