@@ -14,7 +14,7 @@ import (
 type LatencyBin struct {
 	Time     time.Time // start of the bin, UTC
 	Target   string    // the target's name
-	Sent     uint32    // probes sent whose answer was due in the bin
+	Sent     uint32    // probes sent in the bin
 	Received uint32    // answers received in time
 	// Round-trip times in milliseconds over the answers; all 0 when
 	// Received is 0.
