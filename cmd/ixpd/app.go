@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/ixpd/ixpd/analytics"
+	"github.com/ixpd/ixpd/analytics/latency"
 	"github.com/ixpd/ixpd/analytics/clickhouse"
 	"github.com/ixpd/ixpd/analytics/duckdb"
 	"github.com/ixpd/ixpd/api"
@@ -31,6 +32,7 @@ type app struct {
 	storeLife *storeComponent
 	enricher  *enrich.Enricher
 	flows     *collector.Component
+	prober    *latency.Prober // nil when nothing is probed
 	api       *api.Component
 	reg       *prometheus.Registry
 
@@ -63,6 +65,12 @@ func newApp(cfg Config, logger *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	a.members.Store(set)
+	if cfg.Latency.Enabled() {
+		a.prober, err = latency.New(logger, a.reg, cfg.Latency, latency.Dependencies{Sink: a.store, Members: probedMembers(set)})
+		if err != nil {
+			return nil, fmt.Errorf("build latency prober: %w", err)
+		}
+	}
 	a.api, err = api.New(logger, a.reg, cfg.API, api.Dependencies{
 		RouteServer: a.rs, Flows: a.flows, Store: a.store, Savings: cfg.Savings, IXF: a.ixf,
 		Exchange: api.Exchange{Name: cfg.IXP.Name, NameLong: cfg.IXP.NameLong, Country: cfg.IXP.Country, City: cfg.IXP.City,
@@ -75,6 +83,7 @@ func newApp(cfg Config, logger *slog.Logger) (*app, error) {
 				return out
 			},
 			EdgeMembers: edgeMembers(cfg)}, Reload: a.reload, Gatherer: a.reg, Version: buildVersion(),
+		LatencyTargets: a.latencyTargets,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build API: %w", err)
@@ -82,14 +91,46 @@ func newApp(cfg Config, logger *slog.Logger) (*app, error) {
 	return a, nil
 }
 
-func (a *app) components() []struct {
+// namedComponent is a component and its name for messages.
+type namedComponent struct {
 	name string
 	c    component
-} {
-	return []struct {
-		name string
-		c    component
-	}{{"store", a.storeLife}, {"route server", a.rs}, {"flow collector", a.flows}, {"API", a.api}}
+}
+
+func (a *app) components() []namedComponent {
+	cs := []namedComponent{{"store", a.storeLife}, {"route server", a.rs}, {"flow collector", a.flows}}
+	if a.prober != nil {
+		cs = append(cs, namedComponent{"latency prober", a.prober})
+	}
+	return append(cs, namedComponent{"API", a.api})
+}
+
+// probedMembers lists every member address for the latency prober.
+func probedMembers(set *members.Set) []latency.Member {
+	var out []latency.Member
+	for _, m := range set.Members {
+		for _, addr := range m.Addresses {
+			out = append(out, latency.Member{ASN: m.ASN, Address: addr.IP})
+		}
+	}
+	return out
+}
+
+// latencyTargets describes the prober's targets for the API.
+func (a *app) latencyTargets() []api.LatencyTarget {
+	if a.prober == nil {
+		return nil
+	}
+	ts := a.prober.Targets()
+	out := make([]api.LatencyTarget, len(ts))
+	for i, t := range ts {
+		path := t.Path
+		if t.MemberASN != 0 && path == "" {
+			path = api.PathIXP // a member's peering-LAN address is reached across the exchange
+		}
+		out[i] = api.LatencyTarget{Name: t.Name, Address: t.Address, Method: t.Method, Path: path, Group: t.Group, MemberASN: t.MemberASN}
+	}
+	return out
 }
 
 // retentionInterval is how often old data is dropped.

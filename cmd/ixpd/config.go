@@ -19,6 +19,7 @@ import (
 	"github.com/ixpd/ixpd/analytics"
 	"github.com/ixpd/ixpd/analytics/clickhouse"
 	"github.com/ixpd/ixpd/analytics/duckdb"
+	"github.com/ixpd/ixpd/analytics/latency"
 	"github.com/ixpd/ixpd/api"
 	"github.com/ixpd/ixpd/flow/collector"
 	"github.com/ixpd/ixpd/routeserver"
@@ -35,6 +36,7 @@ type Config struct {
 	Domestic      Domestic                  `yaml:"domestic"`
 	Storage       Storage                   `yaml:"storage"`
 	Savings       api.Savings               `yaml:"savings"`
+	Latency       latency.Configuration     `yaml:"latency"`
 	API           api.Configuration         `yaml:"api"`
 
 	// dir is the config file's folder; relative paths are relative to it.
@@ -102,6 +104,7 @@ func DefaultConfig() Config {
 			Retention:  Retention{Raw: analytics.DefaultRetention.Raw, Rollup: analytics.DefaultRetention.Rollup},
 		},
 		Savings: api.DefaultSavings(),
+		Latency: latency.DefaultConfiguration(),
 		API:     api.DefaultConfiguration(),
 	}
 }
@@ -201,7 +204,7 @@ func (c Config) Validate() error {
 	if c.Storage.Retention.Rollup < c.Storage.Retention.Raw {
 		errs = append(errs, fmt.Errorf("storage.retention.rollup: %s is shorter than storage.retention.raw", c.Storage.Retention.Rollup))
 	}
-	for _, err := range []error{c.RouteServer.Validate(), c.Flow.Validate(), c.Savings.Validate(), c.API.Validate()} {
+	for _, err := range []error{c.RouteServer.Validate(), c.Flow.Validate(), c.Savings.Validate(), c.Latency.Validate(), c.API.Validate()} {
 		if err != nil {
 			errs = append(errs, err)
 		}

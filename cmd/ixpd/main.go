@@ -30,6 +30,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/ixpd/ixpd/flow/enrich"
+	"github.com/ixpd/ixpd/analytics/latency"
 	"github.com/ixpd/ixpd/routeserver"
 	"github.com/ixpd/ixpd/routeserver/members"
 )
@@ -49,6 +50,8 @@ commands:
   replay -config FILE CAPTURE...
                              feed the flow datagrams in pcap/pcapng files through the collector into the store
   token -name NAME           make a new API token and the config entry for it
+  reflect -listen HOST:PORT [-delay D] [-loss F]
+                             answer TWAMP-light test packets (RFC 5357), for latency probes to your network
   version                    print the version
 `
 
@@ -88,6 +91,15 @@ func cli(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		err = token(*name, stdout)
+	case "reflect":
+		listen := fs.String("listen", "0.0.0.0:862", "UDP host:port to answer on")
+		delay := fs.Duration("delay", 0, "delay added to every answer (for tests and demos)")
+		loss := fs.Float64("loss", 0, "share of test packets dropped on purpose, 0 to 1 (for tests and demos)")
+		seed := fs.Uint64("seed", 0, "seed for the drops (0: random)")
+		if err = fs.Parse(args[1:]); err != nil {
+			return 2
+		}
+		err = runReflector(*listen, latency.ReflectorOptions{Delay: *delay, Loss: *loss, Seed: *seed}, stderr)
 	case "version", "-version", "--version":
 		_, err = fmt.Fprintln(stdout, "ixpd", buildVersion())
 	case "help", "-h", "-help", "--help":
@@ -101,6 +113,25 @@ func cli(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// runReflector runs a TWAMP-light reflector until SIGINT or SIGTERM.
+func runReflector(listen string, opts latency.ReflectorOptions, logOut io.Writer) error {
+	logger := slog.New(slog.NewTextHandler(logOut, nil))
+	r, err := latency.NewReflector(logger, opts)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	logger.Info("TWAMP-light reflector", "listen", listen, "delay", opts.Delay, "loss", opts.Loss)
+	err = r.ListenAndServe(ctx, listen)
+	st := r.Stats()
+	logger.Info("reflector stopped", "received", st.Received, "reflected", st.Reflected, "dropped", st.Dropped, "malformed", st.Malformed)
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
 }
 
 // withProfiles runs fn under the CPU profiler and writes a heap profile

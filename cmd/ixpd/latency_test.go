@@ -1,0 +1,89 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ixpd/ixpd/routeserver/peertest"
+)
+
+// The daemon probes two `ixpd reflect` processes, one IXP-like and one
+// transit-like, the issue's config shape as written, and the API and
+// metrics show the targets and the probes answered.
+func TestDaemonLatency(t *testing.T) {
+	dir := t.TempDir()
+	bin := daemonBinary(t)
+	ports := freePorts(t, 4)
+	bgpPort, apiPort, r1, r2 := ports[0], ports[1], ports[2], ports[3]
+	for _, r := range []struct {
+		addr  string
+		delay string
+	}{{fmt.Sprintf("127.0.0.21:%d", r1), "2ms"}, {fmt.Sprintf("127.0.0.22:%d", r2), "150ms"}} {
+		cmd := exec.Command(bin, "reflect", "-listen", r.addr, "-delay", r.delay)
+		var log strings.Builder
+		cmd.Stderr = &log
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			if t.Failed() {
+				t.Logf("reflector %s:\n%s", r.addr, log.String())
+			}
+		})
+	}
+	if err := os.WriteFile(filepath.Join(dir, "members.json"), []byte(fmt.Sprintf(e2eMembers, e2eMember(38800, "A", "127.0.0.2"))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	config := filepath.Join(dir, "ixpd.yaml")
+	cfg := fmt.Sprintf(`ixp: {name: E2E-IX, country: WS, peering_lan: [127.0.0.0/8]}
+members_file: members.json
+routeserver: {asn: 64512, router_id: 127.0.0.1, listen: "127.0.0.1:%d", passive: true}
+latency:
+  interval: 1s
+  targets:
+    - {name: apia-ixp, address: "127.0.0.21:%d", method: twamp, group: apia, path: ixp}
+    - {name: apia-transit, address: "127.0.0.22:%d", method: twamp, group: apia, path: transit}
+api:
+  listen: 127.0.0.1:%d
+`, bgpPort, r1, r2, apiPort)
+	if err := os.WriteFile(config, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	startDaemon(t, bin, config)
+	api := client{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", apiPort)}
+	answered := regexp.MustCompile(`(?m)^ixpd_analytics_latency_answers_total\{[^}]*\} (\d+)`)
+	peertest.WaitFor(t, 30*time.Second, "both reflectors answer", func() (bool, string) {
+		var metrics string
+		api.get("/metrics", &metrics)
+		total := 0
+		for _, m := range answered.FindAllStringSubmatch(metrics, -1) {
+			n, _ := strconv.Atoi(m[1])
+			total += n
+		}
+		return total >= 6, fmt.Sprintf("%d answers\n%s", total, metrics)
+	})
+	var body struct {
+		Targets []struct {
+			Name, Method, Path, Group string
+		} `json:"targets"`
+		Groups []struct {
+			Group string `json:"group"`
+		} `json:"groups"`
+	}
+	if code := api.get("/api/v1/latency", &body); code != 200 {
+		t.Fatalf("GET /api/v1/latency: %d", code)
+	}
+	if len(body.Targets) != 2 || body.Targets[0].Name != "apia-ixp" || body.Targets[1].Path != "transit" ||
+		len(body.Groups) != 1 || body.Groups[0].Group != "apia" {
+		t.Errorf("latency: %+v", body)
+	}
+}
