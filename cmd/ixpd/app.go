@@ -13,9 +13,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/ixpd/ixpd/analytics"
-	"github.com/ixpd/ixpd/analytics/latency"
 	"github.com/ixpd/ixpd/analytics/clickhouse"
 	"github.com/ixpd/ixpd/analytics/duckdb"
+	"github.com/ixpd/ixpd/analytics/latency"
 	"github.com/ixpd/ixpd/api"
 	"github.com/ixpd/ixpd/flow/collector"
 	"github.com/ixpd/ixpd/flow/enrich"

@@ -29,8 +29,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/ixpd/ixpd/flow/enrich"
 	"github.com/ixpd/ixpd/analytics/latency"
+	"github.com/ixpd/ixpd/flow/enrich"
 	"github.com/ixpd/ixpd/routeserver"
 	"github.com/ixpd/ixpd/routeserver/members"
 )
