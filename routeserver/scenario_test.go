@@ -136,6 +136,10 @@ func scenario() []announcement {
 		{from: a, route: with(r("16.41.0.66/32"), []string{"65535:666"}, nil), filtered: []uint32{1, 9}},
 		{from: a, route: with(r("2a10:10::66/128"), nil, []string{"64512:666:0"}), to: []*scMember{c}, nextHop: bhNH6,
 			info: []string{rpkiUnknown()}, addComm: []string{"65535:666", "65535:65281"}},
+		// A path held back by a control community does not hide the next
+		// best one: C gets B's longer path for 16.61.0.0/24.
+		{from: a, route: with(r("16.61.0.0/24"), []string{"0:13000"}, nil), to: []*scMember{b, d}, info: ok, scrubbed: []string{"0:13000"}},
+		{from: b, route: r("16.61.0.0/24", 12001), to: []*scMember{a, c}, info: ok},
 		// Graceful shutdown from a member: A's shorter path loses to B's.
 		{from: a, route: with(r("16.60.0.0/24"), []string{"65535:0"}, nil), to: []*scMember{b}, info: ok},
 		{from: b, route: r("16.60.0.0/24", 12001), to: []*scMember{a, c, d}, info: ok},
@@ -249,10 +253,12 @@ func writeFile(t *testing.T, path, data string) {
 const (
 	scIRRPrefixes = `{ "AS-A": [
     { "prefix": "16.10.0.0\/16", "exact": false, "greater-equal": 16, "less-equal": 24 },
-    { "prefix": "16.60.0.0\/24", "exact": true }
+    { "prefix": "16.60.0.0\/24", "exact": true },
+    { "prefix": "16.61.0.0\/24", "exact": true }
 ], "AS-B": [
     { "prefix": "16.20.0.0\/16", "exact": false, "greater-equal": 16, "less-equal": 24 },
-    { "prefix": "16.60.0.0\/24", "exact": true }
+    { "prefix": "16.60.0.0\/24", "exact": true },
+    { "prefix": "16.61.0.0\/24", "exact": true }
 ], "AS13000": [
     { "prefix": "16.30.0.0\/16", "exact": false, "greater-equal": 16, "less-equal": 24 }
 ] }`
