@@ -208,7 +208,7 @@ func RunSchedulerBench(ctx context.Context, logger *slog.Logger, opts BenchOptio
 func (p *Prober) tickers(ctx context.Context) error {
 	var send sync.Mutex // the sockets' send paths are the scheduler's alone
 	var wg sync.WaitGroup
-	for _, t := range p.targets {
+	for _, t := range p.probed() {
 		wg.Go(func() {
 			due := firstSlot(t, time.Now())
 			wait := time.NewTimer(time.Until(due))

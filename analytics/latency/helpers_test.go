@@ -61,9 +61,13 @@ func byTarget(bins []analytics.LatencyBin) map[string][]analytics.LatencyBin {
 	return out
 }
 
+// sinkWait bounds the waits for bins.
+const sinkWait = 20 * time.Second
+
 // waitBins waits until every target has at least n bins in the sink.
-func (s *memSink) waitBins(t *testing.T, targets []string, n int, timeout time.Duration) {
+func (s *memSink) waitBins(t *testing.T, targets []string, n int) {
 	t.Helper()
+	timeout := sinkWait
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	for {
@@ -111,6 +115,14 @@ func startReflector(t *testing.T, addr string, opts ReflectorOptions) (netip.Add
 	if err != nil {
 		t.Fatalf("listen %s: %v", addr, err)
 	}
+	serveReflector(t, r, conn)
+	return conn.LocalAddr().(*net.UDPAddr).AddrPort(), r
+}
+
+// serveReflector serves r on conn until the test ends.
+func serveReflector(t *testing.T, r *Reflector, conn *net.UDPConn) {
+	t.Helper()
+	addr := conn.LocalAddr()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.Serve(ctx, conn) }()
@@ -120,7 +132,6 @@ func startReflector(t *testing.T, addr string, opts ReflectorOptions) (netip.Add
 			t.Errorf("reflector %s: %v", addr, err)
 		}
 	})
-	return conn.LocalAddr().(*net.UDPAddr).AddrPort(), r
 }
 
 // silentUDP binds a UDP socket that never answers: a black hole.

@@ -56,20 +56,51 @@ func newICMPEngine(p *Prober) *icmpEngine {
 }
 
 func (e *icmpEngine) open() error {
+	e.v4, e.v6 = nil, nil // the last run's, closed
 	var err error
 	if e.need4 {
-		if e.v4, err = openICMP(false, e.p.cfg.Timeout); err != nil {
+		if e.v4, err = e.openFamily(false); err != nil {
 			return err
 		}
-		e.p.logger.Info("icmp socket open", "family", "ipv4", "raw", e.v4.raw, "kernel_timestamps", kernelTimestamps)
 	}
 	if e.need6 {
-		if e.v6, err = openICMP(true, e.p.cfg.Timeout); err != nil {
+		if e.v6, err = e.openFamily(true); err != nil {
 			e.close()
 			return err
 		}
-		e.p.logger.Info("icmp socket open", "family", "ipv6", "raw", e.v6.raw, "kernel_timestamps", kernelTimestamps)
 	}
+	return nil
+}
+
+func (e *icmpEngine) openFamily(v6 bool) (*icmpSocket, error) {
+	s, err := openICMP(v6, e.p.cfg.Timeout)
+	if err != nil {
+		return nil, err
+	}
+	family := "ipv4"
+	if v6 {
+		family = "ipv6"
+	}
+	e.p.logger.Info("icmp socket open", "family", family, "raw", s.raw, "kernel_timestamps", kernelTimestamps)
+	return s, nil
+}
+
+func (e *icmpEngine) add(ctx context.Context, eg *errgroup.Group, t *target) error {
+	need, sock, v6 := &e.need4, &e.v4, false
+	if !t.addr.Addr().Is4() {
+		need, sock, v6 = &e.need6, &e.v6, true
+	}
+	if eg != nil && *sock == nil {
+		// No probe of this family is sent before t is scheduled, after
+		// this: the scheduler does not read *sock meanwhile.
+		s, err := e.openFamily(v6)
+		if err != nil {
+			return err
+		}
+		*sock = s
+		eg.Go(func() error { return e.read(ctx, s) })
+	}
+	*need = true
 	return nil
 }
 
@@ -155,9 +186,13 @@ func (e *icmpEngine) run(ctx context.Context, eg *errgroup.Group) {
 
 // send writes an echo request; an error counts and the probe is lost.
 func (e *icmpEngine) send(t *target, due time.Time) {
-	s := e.v4
-	typ := icmp.Type(ipv4.ICMPTypeEcho)
-	if !t.addr.Addr().Is4() {
+	// Only the socket of t's family is read: SetMembers may be opening
+	// the other.
+	var s *icmpSocket
+	var typ icmp.Type
+	if t.addr.Addr().Is4() {
+		s, typ = e.v4, ipv4.ICMPTypeEcho
+	} else {
 		s, typ = e.v6, ipv6.ICMPTypeEchoRequest
 	}
 	key := s.pending.newKey()

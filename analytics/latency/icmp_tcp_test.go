@@ -83,7 +83,7 @@ func probeFor(t *testing.T, targets []TargetConfiguration, ns *testNetns) (map[s
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
-	sink.waitBins(t, names(cfg), 3, 20*time.Second)
+	sink.waitBins(t, names(cfg), 3)
 	stopProber(t, p)
 	stats := map[string]analytics.LatencyStats{}
 	for name, bins := range byTarget(sink.all()) {

@@ -30,11 +30,12 @@ type Gain struct {
 	GainMs          float64 `json:"gain_ms"`
 }
 
-// Targets lists the targets, members first, then the configured ones in
-// their order.
+// Targets lists the targets probed: members first, in the order of the
+// last list (New or SetMembers), then the configured ones in their order.
 func (p *Prober) Targets() []Target {
-	out := make([]Target, len(p.targets))
-	for i, t := range p.targets {
+	targets := p.probed()
+	out := make([]Target, len(targets))
+	for i, t := range targets {
 		out[i] = t.Target
 	}
 	return out
@@ -43,7 +44,9 @@ func (p *Prober) Targets() []Target {
 // Recent returns the recent figures of a target; an unknown name gives an
 // error wrapping ErrUnknownTarget.
 func (p *Prober) Recent(name string) (Recent, error) {
+	p.tmu.RLock()
 	t, ok := p.byName[name]
+	p.tmu.RUnlock()
 	if !ok {
 		return Recent{}, fmt.Errorf("%w: %q", ErrUnknownTarget, name)
 	}
@@ -54,8 +57,9 @@ func (p *Prober) Recent(name string) (Recent, error) {
 // Targets.
 func (p *Prober) RecentAll() []Recent {
 	now := time.Now()
-	out := make([]Recent, len(p.targets))
-	for i, t := range p.targets {
+	targets := p.probed()
+	out := make([]Recent, len(targets))
+	for i, t := range targets {
 		out[i] = p.recent(t, now)
 	}
 	return out

@@ -159,6 +159,13 @@ func (r *recorder) summarize(name string, b *openBin, now time.Time, settledOnly
 	return analytics.NewLatencyBin(b.start, name, sent, rtts)
 }
 
+// hasOpen tells whether t has bins not closed yet.
+func (r *recorder) hasOpen(t *target) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(t.stats.open) > 0
+}
+
 // current returns the settled probes of t's newest bin in progress, and
 // copies of its completed bins.
 func (r *recorder) current(t *target, now time.Time) (analytics.LatencyBin, []analytics.LatencyBin) {

@@ -102,7 +102,7 @@ func TestSinkRetry(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Fails at about 1 s and 2 s (retry after 1 s), then writes at 4 s.
-	sink.waitBins(t, []string{"a"}, 3, 20*time.Second)
+	sink.waitBins(t, []string{"a"}, 3)
 	stopProber(t, p)
 	bins := sink.all()
 	for i := 1; i < len(bins); i++ {

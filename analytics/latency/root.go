@@ -51,6 +51,15 @@
 // because the process stalled are skipped and counted, not sent in a
 // burst.
 //
+// # Members
+//
+// With members on, every address of the members file is a target named
+// MemberTargetName. Prober.SetMembers follows a reloaded members file
+// without a restart: new addresses join the schedule at their next slot,
+// removed ones leave it at once, and their bins in progress are
+// completed and written at their normal close (or at Stop); the members
+// that stay, and the configured targets, are not disturbed.
+//
 // # Statistics
 //
 // A probe counts in the bin in which it was sent. A bin closes when its
@@ -67,7 +76,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"slices"
 	"sync"
 	"time"
@@ -114,9 +122,17 @@ type Prober struct {
 	deps    Dependencies
 	metrics *metrics
 	binSize time.Duration
-	targets []*target
-	byName  map[string]*target
 	rec     *recorder
+
+	// The targets. SetMembers replaces targets and byName (and the flush
+	// loop drops retired targets from retiring) under tmu; the slices are
+	// replaced, never changed in place, so a copy of the slice header
+	// taken under tmu can be read after it is released.
+	tmu        sync.RWMutex
+	targets    []*target          // probed: members first, then configured
+	byName     map[string]*target // targets by name
+	configured []*target          // the configured targets, a tail of targets
+	retiring   []*target          // removed members with bins not closed yet
 
 	icmp  *icmpEngine
 	tcp   *tcpEngine
@@ -128,10 +144,12 @@ type Prober struct {
 	// compare others).
 	schedule func(ctx context.Context) error
 
-	mu      sync.Mutex // guards started, cancel, eg, queue after Stop
+	mu      sync.Mutex // guards started, cancel, runCtx, eg, sched, queue after Stop; SetMembers holds it
 	started bool
 	cancel  context.CancelFunc
+	runCtx  context.Context
 	eg      *errgroup.Group
+	sched   *scheduler             // nil with another schedule (benchmarks)
 	queue   []analytics.LatencyBin // owned by the flush loop while running
 }
 
@@ -178,27 +196,17 @@ func newProber(logger *slog.Logger, reg prometheus.Registerer, cfg Configuration
 		return nil
 	}
 	if cfg.Members {
-		seen := map[Member]bool{}
-		for _, mb := range deps.Members {
-			if !mb.Address.IsValid() {
-				return nil, fmt.Errorf("latency prober: member AS%d has no address", mb.ASN)
-			}
-			mb.Address = mb.Address.Unmap()
-			if seen[mb] {
-				continue // listed twice: probed once
-			}
-			seen[mb] = true
-			t := Target{Name: MemberTargetName(mb), Method: cfg.MemberMethod, MemberASN: mb.ASN, Path: PathIXP}
-			if cfg.MemberMethod == MethodICMP {
-				t.Address = mb.Address.Unmap().String()
-			} else {
-				t.Address = net.JoinHostPort(mb.Address.Unmap().String(), fmt.Sprint(cfg.MemberPort))
-			}
-			if err := add(t, cfg.Interval, "latency prober: member AS"+fmt.Sprint(mb.ASN)); err != nil {
+		ts, err := memberTargets(cfg, deps.Members)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range ts {
+			if err := add(t, cfg.Interval, "latency prober: member AS"+fmt.Sprint(t.MemberASN)); err != nil {
 				return nil, err
 			}
 		}
 	}
+	nMembers := len(p.targets)
 	for i, tc := range cfg.Targets {
 		interval := cfg.Interval
 		if tc.Interval != 0 {
@@ -209,20 +217,19 @@ func newProber(logger *slog.Logger, reg prometheus.Registerer, cfg Configuration
 			return nil, err
 		}
 	}
-	counts := map[string]int{}
-	for _, t := range p.targets {
-		counts[t.Method]++
-	}
-	for _, method := range []string{MethodICMP, MethodTCP, MethodTWAMP} {
-		m.targets.WithLabelValues(method).Set(float64(counts[method]))
-	}
-	if counts[MethodICMP] > 0 {
+	p.configured = slices.Clone(p.targets[nMembers:])
+	p.setTargetsGauge()
+	counts := p.countTargets()
+	// The members' method is ready even without members yet: SetMembers
+	// may add some.
+	need := func(method string) bool { return counts[method] > 0 || cfg.Members && cfg.MemberMethod == method }
+	if need(MethodICMP) {
 		p.icmp = newICMPEngine(p)
 	}
-	if counts[MethodTCP] > 0 {
+	if need(MethodTCP) {
 		p.tcp = newTCPEngine(p, cfg.TCPWorkers)
 	}
-	if counts[MethodTWAMP] > 0 {
+	if need(MethodTWAMP) {
 		p.twamp = newTWAMPEngine(p)
 	}
 	return p, nil
@@ -253,25 +260,28 @@ func (p *Prober) Start(context.Context) error {
 	runCtx, cancel := context.WithCancel(context.Background())
 	p.cancel = cancel
 	p.eg, runCtx = errgroup.WithContext(runCtx)
+	p.runCtx = runCtx
 	for _, e := range opened {
 		e.run(runCtx, p.eg)
 	}
+	targets := p.probed()
 	schedule := p.schedule
 	if schedule == nil {
-		s := newScheduler(p.targets, rand.Uint64(), p.dispatch, p.skip)
-		schedule = s.run
+		p.sched = newScheduler(targets, rand.Uint64(), p.dispatch, p.skip)
+		schedule = p.sched.run
 	}
 	p.eg.Go(func() error { return schedule(runCtx) })
 	p.eg.Go(func() error { return p.flushLoop(runCtx) })
 	p.started = true
-	p.logger.Info("latency prober started", "targets", len(p.targets), "interval", p.cfg.Interval,
+	p.logger.Info("latency prober started", "targets", len(targets), "interval", p.cfg.Interval,
 		"timeout", p.cfg.Timeout)
 	return nil
 }
 
 // Stop stops probing, closes the sockets and writes what it has: the
 // queued bins and the bins in progress, with the probes settled so far
-// (a bin written again after a restart replaces the partial one). It
+// (a bin written again after a restart replaces the partial one),
+// members removed by SetMembers included. It
 // returns the error of that last write, if any, once every goroutine has
 // ended.
 func (p *Prober) Stop(ctx context.Context) error {
@@ -286,7 +296,11 @@ func (p *Prober) Stop(ctx context.Context) error {
 		e.close()
 	}
 	err := p.eg.Wait()
-	p.enqueue(p.rec.closeBins(p.targets, time.Now(), true))
+	p.sched, p.runCtx = nil, nil
+	p.enqueue(p.rec.closeBins(p.closing(), time.Now(), true))
+	p.tmu.Lock()
+	p.retiring = nil // their bins are closed
+	p.tmu.Unlock()
 	if werr := p.writeQueue(ctx); werr != nil {
 		err = errors.Join(err, fmt.Errorf("latency prober: write last bins: %w", werr))
 	}
@@ -310,8 +324,13 @@ func (p *Prober) engines() []engine {
 
 // engine is one probe method.
 type engine interface {
-	// open opens the sockets (Start).
+	// open opens the sockets the targets need (Start).
 	open() error
+	// add readies the engine for a new target t (SetMembers). Running
+	// (eg not nil), it opens the socket of t's address family if none is
+	// open and starts its receive loop in eg with ctx; running or not,
+	// Start opens that socket from then on.
+	add(ctx context.Context, eg *errgroup.Group, t *target) error
 	// run starts the receive loops or workers in eg.
 	run(ctx context.Context, eg *errgroup.Group)
 	// send sends a probe to t, due at due; called by the scheduler and
@@ -401,7 +420,8 @@ func (p *Prober) flushLoop(ctx context.Context) error {
 		case <-timer.C:
 		}
 		now = time.Now()
-		p.enqueue(p.rec.closeBins(p.targets, now, false))
+		p.enqueue(p.rec.closeBins(p.closing(), now, false))
+		p.dropRetired()
 		if len(p.queue) == 0 || now.Before(retryAt) {
 			continue
 		}

@@ -11,7 +11,8 @@ import (
 // of a timer heap. A target's slots are the instants k·interval + phase
 // after the Unix epoch; each probe leaves at its slot plus a small random
 // jitter. The scheduler only hands probes to the methods (a datagram
-// write, or a queue for TCP) and never waits for an answer.
+// write, or a queue for TCP) and never waits for an answer. Targets are
+// added and removed while it runs through change.
 type scheduler struct {
 	heap     targetHeap
 	rng      *rand.Rand
@@ -19,6 +20,13 @@ type scheduler struct {
 	// skipped is called with the slots missed when the process could not
 	// keep up (suspended, starved): they are skipped, not sent in a burst.
 	skipped func(t *target, n int)
+	changes chan scheduleChange
+}
+
+// scheduleChange adds and removes targets of a running scheduler.
+type scheduleChange struct {
+	add, remove []*target
+	done        chan struct{} // closed once applied
 }
 
 func newScheduler(targets []*target, seed uint64, dispatch func(*target, time.Time), skipped func(*target, int)) *scheduler {
@@ -27,6 +35,7 @@ func newScheduler(targets []*target, seed uint64, dispatch func(*target, time.Ti
 		rng:      rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		dispatch: dispatch,
 		skipped:  skipped,
+		changes:  make(chan scheduleChange),
 	}
 	copy(s.heap, targets)
 	return s
@@ -54,16 +63,44 @@ func (s *scheduler) jitter(t *target) time.Duration {
 	return time.Duration(s.rng.Int64N(int64(j)))
 }
 
-// run sends probes until ctx is done.
-func (s *scheduler) run(ctx context.Context) error {
-	if len(s.heap) == 0 {
-		<-ctx.Done()
-		return nil
+// change adds targets to the running scheduler, and removes others,
+// and returns once it is done: a removed target gets no probe after
+// that, an added one is probed from its first slot after now. It
+// returns at once if ctx, the scheduler's, is done.
+func (s *scheduler) change(ctx context.Context, add, remove []*target) {
+	c := scheduleChange{add: add, remove: remove, done: make(chan struct{})}
+	select {
+	case s.changes <- c:
+		<-c.done
+	case <-ctx.Done():
+	}
+}
+
+// apply makes a change.
+func (s *scheduler) apply(c scheduleChange) {
+	for _, t := range c.remove {
+		if t.index >= 0 && t.index < len(s.heap) && s.heap[t.index] == t {
+			heap.Remove(&s.heap, t.index)
+		}
 	}
 	now := time.Now()
+	for _, t := range c.add {
+		s.place(t, now)
+		heap.Push(&s.heap, t)
+	}
+}
+
+// place sets the first slot of t after now.
+func (s *scheduler) place(t *target, now time.Time) {
+	t.grid = firstSlot(t, now)
+	t.due = t.grid.Add(s.jitter(t))
+}
+
+// run sends probes until ctx is done.
+func (s *scheduler) run(ctx context.Context) error {
+	now := time.Now()
 	for i, t := range s.heap {
-		t.grid = firstSlot(t, now)
-		t.due = t.grid.Add(s.jitter(t))
+		s.place(t, now)
 		t.index = i
 	}
 	heap.Init(&s.heap)
@@ -71,7 +108,7 @@ func (s *scheduler) run(ctx context.Context) error {
 	defer timer.Stop()
 	for {
 		now = time.Now()
-		for {
+		for len(s.heap) > 0 {
 			t := s.heap[0]
 			if t.due.After(now) {
 				break
@@ -87,11 +124,18 @@ func (s *scheduler) run(ctx context.Context) error {
 			t.due = t.grid.Add(s.jitter(t))
 			heap.Fix(&s.heap, 0)
 		}
-		timer.Reset(s.heap[0].due.Sub(now))
+		var wake <-chan time.Time // none with no targets
+		if len(s.heap) > 0 {
+			timer.Reset(s.heap[0].due.Sub(now))
+			wake = timer.C
+		}
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-timer.C:
+		case <-wake:
+		case c := <-s.changes:
+			s.apply(c)
+			close(c.done)
 		}
 	}
 }
@@ -114,6 +158,8 @@ func (h *targetHeap) Push(x any) {
 func (h *targetHeap) Pop() any {
 	old := *h
 	t := old[len(old)-1]
+	old[len(old)-1] = nil
 	*h = old[:len(old)-1]
+	t.index = -1
 	return t
 }

@@ -131,3 +131,106 @@ func TestSchedulerSkipsWhenBehind(t *testing.T) {
 		}
 	}
 }
+
+// TestSchedulerChange adds and removes targets of a running scheduler: a
+// removed target is not dispatched once change returns, one that stays
+// keeps its slots, an added one is dispatched on its own slots, and the
+// scheduler runs on with no target at all.
+func TestSchedulerChange(t *testing.T) {
+	const interval = 20 * time.Millisecond
+	mk := func(name string) *target {
+		tg, err := newTarget(Target{Name: name, Address: "192.0.2.1", Method: MethodICMP}, interval)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tg
+	}
+	x, y, z := mk("x"), mk("y"), mk("z")
+	type sent struct {
+		t   *target
+		due time.Time
+	}
+	var mu sync.Mutex
+	var log []sent
+	dispatched := make(chan struct{}, 1)
+	s := newScheduler([]*target{x, y}, 1, func(t *target, due time.Time) {
+		mu.Lock()
+		log = append(log, sent{t, due})
+		mu.Unlock()
+		select {
+		case dispatched <- struct{}{}:
+		default:
+		}
+	}, func(*target, int) {})
+	count := func(tg *target, from int) int {
+		mu.Lock()
+		defer mu.Unlock()
+		n := 0
+		for _, e := range log[min(from, len(log)):] {
+			if e.t == tg {
+				n++
+			}
+		}
+		return n
+	}
+	mark := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(log)
+	}
+	waitCount := func(tg *target, from, n int) {
+		t.Helper()
+		deadline := time.NewTimer(5 * time.Second)
+		defer deadline.Stop()
+		for count(tg, from) < n {
+			select {
+			case <-dispatched:
+			case <-deadline.C:
+				t.Fatalf("%s: %d dispatches, want %d", tg.Name, count(tg, from), n)
+			}
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.run(ctx) }()
+
+	waitCount(x, 0, 3)
+	waitCount(y, 0, 3)
+	s.change(ctx, []*target{z}, []*target{x, mk("never added")})
+	after := mark()
+	waitCount(z, after, 5)
+	waitCount(y, after, 5)
+	if n := count(x, after); n != 0 {
+		t.Errorf("x dispatched %d times after it was removed", n)
+	}
+	// Everything out, then z back in.
+	s.change(ctx, nil, []*target{y, z})
+	empty := mark()
+	s.change(ctx, []*target{z}, nil)
+	if n := count(y, empty); n != 0 {
+		t.Errorf("y dispatched %d times after it was removed", n)
+	}
+	waitCount(z, mark(), 3)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	last := map[*target]time.Time{}
+	for i, e := range log {
+		// On the target's own slots: phase after a multiple of the
+		// interval, plus the jitter.
+		if off := time.Duration(e.due.UnixNano()%int64(interval)) - e.t.phase; (off+interval)%interval >= maxJitter(interval) {
+			t.Errorf("dispatch %d: %s due %s off its slots", i, e.t.Name, time.Duration(e.due.UnixNano()%int64(interval)))
+		}
+		// y kept its interval through the change.
+		if prev, ok := last[e.t]; ok && e.t == y {
+			if d := e.due.Sub(prev); d < interval-maxJitter(interval) || d > interval+maxJitter(interval) {
+				t.Errorf("y: dispatches %s apart, want %s ± %s", d, interval, maxJitter(interval))
+			}
+		}
+		last[e.t] = e.due
+	}
+}

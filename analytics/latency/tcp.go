@@ -28,8 +28,9 @@ func newTCPEngine(p *Prober, workers int) *tcpEngine {
 	return &tcpEngine{p: p, workers: workers, jobs: make(chan tcpJob, workers)}
 }
 
-func (e *tcpEngine) open() error { return nil }
-func (e *tcpEngine) close()      {}
+func (e *tcpEngine) open() error                                         { return nil }
+func (e *tcpEngine) add(context.Context, *errgroup.Group, *target) error { return nil }
+func (e *tcpEngine) close()                                              {}
 
 func (e *tcpEngine) run(ctx context.Context, eg *errgroup.Group) {
 	for range e.workers {

@@ -34,7 +34,7 @@ func TestTWAMPDelayLossGain(t *testing.T) {
 	if err := p.Start(context.Background()); err != nil {
 		t.Fatalf("Start: %v", err)
 	}
-	sink.waitBins(t, names(cfg), 4, 20*time.Second)
+	sink.waitBins(t, names(cfg), 4)
 	gains := p.RecentGains()
 	stopProber(t, p)
 	checkKernelTimestamps(t, p, MethodTWAMP)

@@ -44,6 +44,7 @@ func newTWAMPEngine(p *Prober) *twampEngine {
 }
 
 func (e *twampEngine) open() error {
+	e.v4, e.v6 = nil, nil // the last run's, closed
 	var err error
 	if e.need4 {
 		if e.v4, err = openTWAMP(false, e.p.cfg.Timeout); err != nil {
@@ -83,6 +84,25 @@ func openTWAMP(v6 bool, timeout time.Duration) (*twampSocket, error) {
 		buf: make([]byte, 0, TWAMPReflectedSize)}, nil
 }
 
+func (e *twampEngine) add(ctx context.Context, eg *errgroup.Group, t *target) error {
+	need, sock, v6 := &e.need4, &e.v4, false
+	if !t.addr.Addr().Is4() {
+		need, sock, v6 = &e.need6, &e.v6, true
+	}
+	if eg != nil && *sock == nil {
+		// No probe of this family is sent before t is scheduled, after
+		// this: the scheduler does not read *sock meanwhile.
+		s, err := openTWAMP(v6, e.p.cfg.Timeout)
+		if err != nil {
+			return err
+		}
+		*sock = s
+		eg.Go(func() error { return e.read(ctx, s) })
+	}
+	*need = true
+	return nil
+}
+
 func (e *twampEngine) close() {
 	for _, s := range []*twampSocket{e.v4, e.v6} {
 		if s != nil {
@@ -102,8 +122,12 @@ func (e *twampEngine) run(ctx context.Context, eg *errgroup.Group) {
 // send writes a test packet padded to the reflected size (RFC 6038
 // symmetric size).
 func (e *twampEngine) send(t *target, due time.Time) {
-	s := e.v4
-	if !t.addr.Addr().Is4() {
+	// Only the socket of t's family is read: SetMembers may be opening
+	// the other.
+	var s *twampSocket
+	if t.addr.Addr().Is4() {
+		s = e.v4
+	} else {
 		s = e.v6
 	}
 	key := s.pending.newKey()

@@ -299,6 +299,12 @@ func (a *app) reload(ctx context.Context) error {
 		a.reloads.WithLabelValues("error").Inc()
 		return fmt.Errorf("apply members: %w", err)
 	}
+	if a.prober != nil {
+		if err := a.prober.SetMembers(probedMembers(set)); err != nil {
+			a.reloads.WithLabelValues("error").Inc()
+			return fmt.Errorf("apply members to the latency prober: %w", err)
+		}
+	}
 	a.reloads.WithLabelValues("ok").Inc()
 	a.logger.Info("members reloaded", "members", len(set.Members), "sessions", len(set.Sessions()))
 	return dataErr
