@@ -421,7 +421,6 @@ type memberPolicy struct {
 	importFP, exportFP     uint64
 	sets                   []*api.DefinedSet
 	importPol, exportPol   *api.Policy
-	irrChecked             bool
 }
 
 // skipCodes maps filter names of skip_filters to the reasons they tag.
@@ -514,15 +513,15 @@ func newMemberPolicy(c Configuration, data policyData, in memberInput, gen int) 
 	ranges = append(ranges, parseRanges(in.policy.ExtraPrefixes)...)
 	r4, r6 := splitFamilies(ranges)
 	irrOn := c.IRR.Mode != IRROff && (havePrefixes || haveOrigins)
-	mp.irrChecked = irrOn
 	if irrOn {
 		prefixCode, originCode := ReasonIRRPrefix, ReasonIRROrigin
 		stmt("irr-valid", nil, addLarge(lc(c.ASN, infoIRR, infoIRRValid)))
-		failed := func(code uint32) []*api.Actions {
+		// Reject mode tags a reason, tag mode an information community.
+		failed := func(code uint32) *api.Actions {
 			if c.IRR.Mode == IRRReject {
-				return []*api.Actions{tag(c.ASN, code)}
+				return tag(c.ASN, code)
 			}
-			return []*api.Actions{addLarge(lc(c.ASN, infoIRR, code))}
+			return addLarge(lc(c.ASN, infoIRR, code))
 		}
 		if havePrefixes {
 			for _, v := range []struct {
@@ -534,9 +533,7 @@ func newMemberPolicy(c Configuration, data policyData, in memberInput, gen int) 
 				if len(v.ranges) > 0 {
 					cond = &api.Conditions{PrefixSet: matchNone(set(prefixSet("irr-"+v.name, v.ranges)))}
 				}
-				for _, a := range failed(prefixCode) {
-					stmt("irr-prefix-"+v.name, cond, a)
-				}
+				stmt("irr-prefix-"+v.name, cond, failed(prefixCode))
 			}
 		}
 		if haveOrigins {
@@ -550,9 +547,7 @@ func newMemberPolicy(c Configuration, data policyData, in memberInput, gen int) 
 				list = []string{"^$"} // an empty AS-SET allows no origin
 			}
 			name := set(&api.DefinedSet{DefinedType: api.DefinedType_DEFINED_TYPE_AS_PATH, Name: "irr-origin", List: list})
-			for _, a := range failed(originCode) {
-				stmt("irr-origin", &api.Conditions{AsPathSet: matchNone(name)}, a)
-			}
+			stmt("irr-origin", &api.Conditions{AsPathSet: matchNone(name)}, failed(originCode))
 		}
 		if c.IRR.RPKIAsRouteObjects && c.RPKI.Enabled() {
 			// A ROA for the origin is as good as a route object.
