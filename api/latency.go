@@ -103,9 +103,30 @@ func (a *Component) latency(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
+	a.addLiveBins(bins, visible, r)
 	body := gin.H{"from": r.from, "to": r.to, "step": r.step.String(), "targets": targetBodies(visible, bins, r),
 		"groups": latencyGroups(visible, bins)}
 	c.JSON(http.StatusOK, body)
+}
+
+// addLiveBins adds each target's bin in progress, when it falls in the
+// range and is not stored yet, so that the last minutes show before their
+// bin closes.
+func (a *Component) addLiveBins(bins map[string][]analytics.LatencyBin, targets []LatencyTarget, r timeRange) {
+	if a.deps.LatencyLive == nil {
+		return
+	}
+	for _, t := range targets {
+		live, ok := a.deps.LatencyLive(t.Name)
+		if !ok || live.Sent == 0 || live.Time.Before(r.from) || !live.Time.Before(r.to) {
+			continue
+		}
+		stored := bins[t.Name]
+		if n := len(stored); n > 0 && !stored[n-1].Time.Before(live.Time) {
+			continue
+		}
+		bins[t.Name] = append(stored, live)
+	}
 }
 
 // latencyBins reads the bins of targets, by target name.

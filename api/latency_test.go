@@ -144,3 +144,28 @@ func TestMapFeedMedianLatency(t *testing.T) {
 		t.Errorf("median_latency_ms = %v, want about 2", props["median_latency_ms"])
 	}
 }
+
+func TestLatencyLiveBin(t *testing.T) {
+	a, start := latencyAPI(t)
+	live := analytics.NewLatencyBin(start.Add(2*analytics.BinSize), "apia-ixp", 100, []float64{4, 4, 4, 4})
+	a.deps.LatencyLive = func(name string) (analytics.LatencyBin, bool) {
+		if name == "apia-ixp" {
+			return live, true
+		}
+		return analytics.LatencyBin{}, false
+	}
+	rng := "from=" + start.Format(time.RFC3339) + "&to=" + start.Add(time.Hour).Format(time.RFC3339)
+	code, body := getLatency(t, a, rng, "")
+	if code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	ixp := body.Targets[0]
+	if ixp.Stats.Sent != 700 || ixp.Stats.Received != 604 || len(ixp.Series) != 3 || ixp.Stats.MaxMs != 4 {
+		t.Errorf("with the live bin: %+v, %d points", ixp.Stats, len(ixp.Series))
+	}
+	// Outside the range, it is left out.
+	rng = "from=" + start.Format(time.RFC3339) + "&to=" + start.Add(2*analytics.BinSize).Format(time.RFC3339)
+	if _, body := getLatency(t, a, rng, ""); body.Targets[0].Stats.Sent != 600 {
+		t.Errorf("live bin outside the range counted: %+v", body.Targets[0].Stats)
+	}
+}

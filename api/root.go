@@ -40,6 +40,9 @@ type Dependencies struct {
 	IXF func(context.Context) ([]byte, error)
 	// LatencyTargets lists the latency probe targets (nil: none).
 	LatencyTargets func() []LatencyTarget
+	// LatencyLive returns a target's bin in progress, not stored yet
+	// (nil, or false: none).
+	LatencyLive func(target string) (analytics.LatencyBin, bool)
 	// Reload re-reads the members file and applies it.
 	Reload func(context.Context) error
 	// Gatherer serves /metrics.

@@ -83,7 +83,7 @@ func newApp(cfg Config, logger *slog.Logger) (*app, error) {
 				return out
 			},
 			EdgeMembers: edgeMembers(cfg)}, Reload: a.reload, Gatherer: a.reg, Version: buildVersion(),
-		LatencyTargets: a.latencyTargets,
+		LatencyTargets: a.latencyTargets, LatencyLive: a.latencyLive,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build API: %w", err)
@@ -114,6 +114,18 @@ func probedMembers(set *members.Set) []latency.Member {
 		}
 	}
 	return out
+}
+
+// latencyLive is a target's bin in progress.
+func (a *app) latencyLive(name string) (analytics.LatencyBin, bool) {
+	if a.prober == nil {
+		return analytics.LatencyBin{}, false
+	}
+	r, err := a.prober.Recent(name)
+	if err != nil {
+		return analytics.LatencyBin{}, false
+	}
+	return r.Current, true
 }
 
 // latencyTargets describes the prober's targets for the API.

@@ -71,19 +71,37 @@ api:
 		}
 		return total >= 6, fmt.Sprintf("%d answers\n%s", total, metrics)
 	})
+	// The bins in progress show before they are stored: stats and the
+	// gain within seconds.
 	var body struct {
 		Targets []struct {
 			Name, Method, Path, Group string
+			Stats                     struct {
+				Sent     int     `json:"sent"`
+				Received int     `json:"received"`
+				MedianMs float64 `json:"median_ms"`
+			} `json:"stats"`
 		} `json:"targets"`
 		Groups []struct {
-			Group string `json:"group"`
+			Group  string   `json:"group"`
+			GainMs *float64 `json:"gain_ms"`
 		} `json:"groups"`
 	}
-	if code := api.get("/api/v1/latency", &body); code != 200 {
-		t.Fatalf("GET /api/v1/latency: %d", code)
-	}
-	if len(body.Targets) != 2 || body.Targets[0].Name != "apia-ixp" || body.Targets[1].Path != "transit" ||
-		len(body.Groups) != 1 || body.Groups[0].Group != "apia" {
+	peertest.WaitFor(t, 30*time.Second, "latency with statistics and the gain", func() (bool, string) {
+		if code := api.get("/api/v1/latency", &body); code != 200 {
+			return false, fmt.Sprintf("status %d", code)
+		}
+		ok := len(body.Targets) == 2 && len(body.Groups) == 1 && body.Groups[0].GainMs != nil &&
+			body.Targets[0].Stats.Received > 0 && body.Targets[1].Stats.Received > 0
+		return ok, fmt.Sprintf("%+v", body)
+	})
+	if body.Targets[0].Name != "apia-ixp" || body.Targets[1].Path != "transit" || body.Groups[0].Group != "apia" {
 		t.Errorf("latency: %+v", body)
+	}
+	if m := body.Targets[0].Stats.MedianMs; m < 2 || m > 2.5 {
+		t.Errorf("apia-ixp median %v ms, want about 2", m)
+	}
+	if g := *body.Groups[0].GainMs; g < 140 || g > 155 {
+		t.Errorf("gain %v ms, want about 148", g)
 	}
 }
