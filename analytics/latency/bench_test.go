@@ -50,7 +50,8 @@ func BenchmarkScheduler1000(b *testing.B) {
 }
 
 // TestSchedulerBenchShort runs the bench briefly so that it stays
-// working; the figures are the benchmark's business.
+// working; the figures are the benchmark's business. Only -short skips it
+// (make test-short); CI runs it.
 func TestSchedulerBenchShort(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short")
