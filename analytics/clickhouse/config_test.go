@@ -30,6 +30,17 @@ func TestValidate(t *testing.T) {
 		{"zero dial timeout", func(c *Configuration) { c.DialTimeout = 0 }, "clickhouse.dial_timeout: 0s is not positive"},
 		{"negative read timeout", func(c *Configuration) { c.ReadTimeout = -time.Second }, "clickhouse.read_timeout: -1s is not positive"},
 		{"no connections", func(c *Configuration) { c.MaxOpenConns = 0 }, "clickhouse.max_open_conns: 0 is less than 1"},
+		{"cluster without shards", func(c *Configuration) { c.Cluster = "ixpd" },
+			"clickhouse.shards: missing; list the native address (host:port) of every server of cluster ixpd"},
+		{"shards without cluster", func(c *Configuration) { c.Shards = []string{"10.0.0.1:9000", "10.0.0.2:9000"} },
+			"clickhouse.cluster: missing; clickhouse.shards is only for a cluster"},
+		{"cluster name with a quote", func(c *Configuration) { c.Cluster, c.Shards = "ix'pd", []string{"10.0.0.1:9000"} },
+			`clickhouse.cluster: "ix'pd" is not a cluster name`},
+		{"shard without port", func(c *Configuration) { c.Cluster, c.Shards = "ixpd", []string{"10.0.0.1:9000", "10.0.0.2"} },
+			`clickhouse.shards[1]: "10.0.0.2" is not host:port`},
+		{"shard twice", func(c *Configuration) {
+			c.Cluster, c.Shards = "ixpd", []string{"10.0.0.1:9000", "10.0.0.2:9000", "10.0.0.1:9000"}
+		}, "clickhouse.shards[2]: 10.0.0.1:9000 is already clickhouse.shards[0]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := DefaultConfiguration()
@@ -40,6 +51,26 @@ func TestValidate(t *testing.T) {
 			}
 			if _, err := New(nil, nil, c); err == nil {
 				t.Errorf("New() accepted the configuration")
+			}
+		})
+	}
+}
+
+func TestValidateCluster(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		cluster string
+		shards  []string
+	}{
+		{"two shards", "ixpd", []string{"10.0.0.1:9000", "10.0.0.2:9000"}},
+		{"dashes and dots", "ixp-cluster.v2", []string{"ch1.example.net:9000"}},
+		{"addr is not a shard", "ixpd", []string{"10.0.0.5:9000", "[2001:db8::6]:9000"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := DefaultConfiguration()
+			c.Cluster, c.Shards = tc.cluster, tc.shards
+			if err := c.Validate(); err != nil {
+				t.Errorf("Validate() = %v", err)
 			}
 		})
 	}

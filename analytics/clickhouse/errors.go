@@ -29,6 +29,7 @@ var retryableCodes = map[int32]bool{
 	241: true, // MEMORY_LIMIT_EXCEEDED
 	242: true, // TABLE_IS_READ_ONLY
 	252: true, // TOO_MANY_PARTS (inserts faster than merges)
+	279: true, // ALL_CONNECTION_TRIES_FAILED (a shard of a cluster is down)
 }
 
 // unavailable tells whether err means that the server cannot be used now:

@@ -2,6 +2,7 @@ package clickhouse
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -31,10 +32,30 @@ var (
 // instant and frees its disk space at once; ClickHouse refuses to drop a
 // partition larger than the server's max_partition_size_to_drop (50 GB by
 // default).
+//
+// In a cluster it drops the partitions of the local tables of every
+// server; a server that fails does not keep the others from theirs, and
+// the next call drops what it left.
 func (s *Store) ApplyRetention(ctx context.Context, now time.Time, r analytics.Retention) error {
 	if err := s.usable(ctx); err != nil {
 		return s.fail(opRetention, err)
 	}
+	var errs []error
+	for _, n := range s.nodes {
+		if err := s.retainNode(ctx, n, now, r); err != nil {
+			if s.clustered() {
+				err = fmt.Errorf("server %s: %w", n.addr, err)
+			}
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return s.fail(opRetention, err)
+	}
+	return nil
+}
+
+func (s *Store) retainNode(ctx context.Context, n node, now time.Time, r analytics.Retention) error {
 	for _, c := range []struct {
 		p      partitioning
 		period time.Duration
@@ -42,15 +63,18 @@ func (s *Store) ApplyRetention(ctx context.Context, now time.Time, r analytics.R
 		if c.period <= 0 {
 			continue
 		}
-		if err := s.dropBefore(ctx, c.p, now.Add(-c.period)); err != nil {
-			return s.fail(opRetention, err)
+		if err := s.dropBefore(ctx, n, c.p, now.Add(-c.period)); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-func (s *Store) dropBefore(ctx context.Context, p partitioning, cutoff time.Time) error {
-	ids, err := s.partitions(ctx, p.table)
+// dropBefore drops the partitions of p's table on the server n (its local
+// table in a cluster) that end at or before cutoff.
+func (s *Store) dropBefore(ctx context.Context, n node, p partitioning, cutoff time.Time) error {
+	table := s.localTable(p.table)
+	ids, err := s.partitions(ctx, n, table)
 	if err != nil {
 		return err
 	}
@@ -58,7 +82,7 @@ func (s *Store) dropBefore(ctx context.Context, p partitioning, cutoff time.Time
 	for _, id := range ids {
 		start, err := time.ParseInLocation(p.layout, id, time.UTC)
 		if err != nil {
-			return fmt.Errorf("partition %q of %s is not a %s partition: was the table changed by hand?", id, p.table, p.layout)
+			return fmt.Errorf("partition %q of %s is not a %s partition: was the table changed by hand?", id, table, p.layout)
 		}
 		if !p.next(start).After(cutoff) {
 			// Formatted from the parsed date: only digits reach the query.
@@ -66,18 +90,19 @@ func (s *Store) dropBefore(ctx context.Context, p partitioning, cutoff time.Time
 		}
 	}
 	for _, id := range old {
-		if err := s.conn.Exec(ctx, "ALTER TABLE "+s.table(p.table)+" DROP PARTITION ID ?", id); err != nil {
-			return fmt.Errorf("drop partition %s of %s: %w", id, p.table, err)
+		if err := n.conn.Exec(ctx, "ALTER TABLE "+s.table(table)+" DROP PARTITION ID ?", id); err != nil {
+			return fmt.Errorf("drop partition %s of %s: %w", id, table, err)
 		}
 		s.metrics.partitionsDropped.WithLabelValues(p.table).Inc()
-		s.logger.Info("partition dropped", "table", p.table, "partition", id, "cutoff", cutoff.UTC())
+		s.logger.Info("partition dropped", "table", table, "partition", id, "cutoff", cutoff.UTC(), "server", n.addr)
 	}
 	return nil
 }
 
-// partitions lists the IDs of the table's partitions that have active parts.
-func (s *Store) partitions(ctx context.Context, table string) ([]string, error) {
-	rows, err := s.conn.Query(ctx, "SELECT DISTINCT partition_id FROM system.parts"+
+// partitions lists the IDs of the table's partitions on the server n that
+// have active parts.
+func (s *Store) partitions(ctx context.Context, n node, table string) ([]string, error) {
+	rows, err := n.conn.Query(ctx, "SELECT DISTINCT partition_id FROM system.parts"+
 		" WHERE database = ? AND table = ? AND active ORDER BY partition_id", s.cfg.Database, table)
 	if err != nil {
 		return nil, fmt.Errorf("list partitions of %s: %w", table, err)

@@ -14,6 +14,12 @@
 // (18.16 has no server-side query parameters: the driver binds them
 // client-side, escaped).
 //
+// Scale-out: with Configuration.Cluster, every table above is a local
+// table on each server of the cluster (flows_local, flows_5m_local and its
+// view, latency_5m_local), and tables of the usual names are Distributed
+// tables over them on every server, so that writes and reads are the same
+// statements as on one server (see cluster.go).
+//
 // Operators: Addr is the native port (9000), not HTTP. DROP PARTITION is
 // refused for partitions above the server's max_partition_size_to_drop
 // (50 GB by default); raise it if a day of raw flows can be larger.
@@ -25,8 +31,10 @@ package clickhouse
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -51,11 +59,13 @@ type Store struct {
 	logger  *slog.Logger
 	cfg     Configuration
 	metrics *metrics
-	conn    driver.Conn
+	conn    driver.Conn // to the server at Addr: writes and reads
+	nodes   []node      // every server Migrate and ApplyRetention work on
 	closed  atomic.Bool
 
-	mu      sync.Mutex
-	version serverVersion // known after Migrate
+	mu       sync.Mutex
+	version  serverVersion            // of the server at Addr, known after Migrate
+	versions map[string]serverVersion // of every server, by address, as Migrate saw them
 }
 
 var _ analytics.Store = (*Store)(nil)
@@ -74,29 +84,66 @@ func New(logger *slog.Logger, reg prometheus.Registerer, cfg Configuration) (*St
 	if err != nil {
 		return nil, err
 	}
+	var settings clickhouse.Settings
+	if cfg.Cluster != "" {
+		settings = clickhouse.Settings{
+			// An INSERT into a Distributed table returns once every
+			// shard has stored its rows, so that the batch is stored
+			// (or failed) when WriteFlows returns and reads see it at
+			// once. 18.16 has no SYSTEM FLUSH DISTRIBUTED to wait for
+			// the background sends of the default mode; current
+			// releases keep this name as an alias of
+			// distributed_foreground_insert.
+			"insert_distributed_sync": 1,
+		}
+	}
+	conn, err := open(logger, cfg, cfg.Addr, cfg.MaxOpenConns, settings)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{logger: logger, cfg: cfg, metrics: m, conn: conn}
+	s.nodes = []node{{addr: cfg.Addr, conn: conn, shard: slices.Contains(cfg.Shards, cfg.Addr)}}
+	for _, addr := range cfg.Shards {
+		if addr == cfg.Addr {
+			continue
+		}
+		// Only DDL and retention go to these: a small pool each.
+		c, err := open(logger, cfg, addr, 2, nil)
+		if err != nil {
+			_ = s.closeConns()
+			return nil, err
+		}
+		s.nodes = append(s.nodes, node{addr: addr, conn: c, shard: true})
+	}
+	return s, nil
+}
+
+// open returns a connection pool to the server at addr; it does no I/O.
+func open(logger *slog.Logger, cfg Configuration, addr string, maxConns int, settings clickhouse.Settings) (driver.Conn, error) {
 	opts := &clickhouse.Options{
 		Protocol: clickhouse.Native,
-		Addr:     []string{cfg.Addr},
+		Addr:     []string{addr},
 		// No database in the handshake: it may not exist before Migrate.
 		// Every statement names its tables in full.
 		Auth:         clickhouse.Auth{Username: cfg.User, Password: cfg.Password},
 		DialTimeout:  cfg.DialTimeout,
 		ReadTimeout:  cfg.ReadTimeout,
-		MaxOpenConns: cfg.MaxOpenConns,
-		MaxIdleConns: cfg.MaxOpenConns,
+		MaxOpenConns: maxConns,
+		MaxIdleConns: maxConns,
+		Settings:     settings,
 		ClientInfo: clickhouse.ClientInfo{Products: []struct{ Name, Version string }{
 			{Name: "ixpd", Version: "1"},
 		}},
-		Logger: slog.New(driverHandler{logger.Handler()}).With("driver", "clickhouse-go"),
+		Logger: slog.New(driverHandler{logger.Handler()}).With("driver", "clickhouse-go", "server", addr),
 	}
 	if cfg.Compress {
 		opts.Compression = &clickhouse.Compression{Method: clickhouse.CompressionLZ4}
 	}
 	conn, err := clickhouse.Open(opts)
 	if err != nil {
-		return nil, fmt.Errorf("clickhouse options: %w", err)
+		return nil, fmt.Errorf("clickhouse options for %s: %w", addr, err)
 	}
-	return &Store{logger: logger, cfg: cfg, metrics: m, conn: conn}, nil
+	return conn, nil
 }
 
 // Close closes the connections; every later call fails with an error
@@ -105,10 +152,17 @@ func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
-	if err := s.conn.Close(); err != nil {
-		return fmt.Errorf("close clickhouse connections: %w", err)
+	return s.closeConns()
+}
+
+func (s *Store) closeConns() error {
+	var errs []error
+	for _, n := range s.nodes {
+		if err := n.conn.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close clickhouse connections to %s: %w", n.addr, err))
+		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // ServerVersion is the version of the server as Migrate saw it ("" before).
@@ -118,7 +172,8 @@ func (s *Store) ServerVersion() string {
 	return s.version.String()
 }
 
-// table returns the qualified name of one of the store's tables. The
+// table returns the qualified name of one of the store's tables, the one
+// that writes and reads use (in a cluster, the Distributed table). The
 // database name is a checked plain identifier (Configuration.Validate).
 func (s *Store) table(name string) string { return s.cfg.Database + "." + name }
 

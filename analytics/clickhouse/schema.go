@@ -3,9 +3,12 @@ package clickhouse
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
 // serverVersion is a ClickHouse version, as SELECT version() prints it
@@ -47,9 +50,13 @@ func (v serverVersion) atLeast(o serverVersion) bool {
 }
 
 // migration is one versioned schema change. Statements are run in order,
-// one native query each, with {db} replaced by the database name; each must
-// be idempotent (IF NOT EXISTS, or an ALTER that can run twice) so that a
-// migration interrupted halfway can run again.
+// one native query each, with {db} replaced by the database name and
+// {local} by "" on one server or "_local" in a cluster (the tables that
+// hold the data); each must be idempotent (IF NOT EXISTS, or an ALTER that
+// can run twice) so that a migration interrupted halfway can run again.
+// In a cluster, the distributed statements follow on every server, with
+// {cluster} replaced by the cluster name as a string literal: they create
+// or change the Distributed tables over the local ones.
 //
 // A migration with a minServer is a version gate: on an older server it is
 // skipped and stays pending, and runs on the first Migrate after the server
@@ -59,6 +66,7 @@ type migration struct {
 	description string
 	minServer   serverVersion
 	statements  []string
+	distributed []string
 }
 
 // Version gates, exactly:
@@ -79,7 +87,7 @@ var migrations = []migration{
 		version:     1,
 		description: "raw flows",
 		statements: []string{`
-CREATE TABLE IF NOT EXISTS {db}.flows (
+CREATE TABLE IF NOT EXISTS {db}.flows{local} (
     time_received DateTime('UTC'),
     exporter      FixedString(16),
     protocol      UInt8,
@@ -109,12 +117,20 @@ CREATE TABLE IF NOT EXISTS {db}.flows (
 ) ENGINE = MergeTree
 PARTITION BY toYYYYMMDD(time_received)
 ORDER BY (toStartOfHour(time_received), exporter, time_received)`},
+		// Sharded by exporter and member pair, the columns of the
+		// rollup key that spread traffic: every rollup key lives on
+		// one shard (the rollups merge as on one server), and an
+		// exchange's thousands of member pairs balance the shards
+		// where its few exporters would not.
+		distributed: []string{`
+CREATE TABLE IF NOT EXISTS {db}.flows AS {db}.flows_local
+ENGINE = Distributed({cluster}, '{db}', 'flows_local', cityHash64(exporter, src_member, dst_member))`},
 	},
 	{
 		version:     2,
 		description: "5-minute rollups",
 		statements: []string{`
-CREATE TABLE IF NOT EXISTS {db}.flows_5m (
+CREATE TABLE IF NOT EXISTS {db}.flows_5m{local} (
     bin           DateTime('UTC'),
     role          UInt8,
     ixp_exchanged UInt8,
@@ -133,7 +149,7 @@ ORDER BY (bin, role, ixp_exchanged, domestic, path_class, src_member, dst_member
 			// The bin is computed on the Unix time, so that it does not
 			// depend on any time zone; family follows analytics.GroupFamily.
 			`
-CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.flows_5m_mv TO {db}.flows_5m AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.flows_5m_mv TO {db}.flows_5m{local} AS
 SELECT
     toDateTime(intDiv(toUInt32(time_received), 300) * 300, 'UTC') AS bin,
     role,
@@ -147,13 +163,23 @@ SELECT
     bytes,
     packets,
     toUInt64(1) AS flows
-FROM {db}.flows`},
+FROM {db}.flows{local}`},
+		// The view fills each shard's rollups from its own raw flows;
+		// reads sum over shards with GROUP BY. No sharding key: the
+		// table takes no INSERT.
+		distributed: []string{`
+CREATE TABLE IF NOT EXISTS {db}.flows_5m AS {db}.flows_5m_local
+ENGINE = Distributed({cluster}, '{db}', 'flows_5m_local')`},
 	},
 	{
 		version:     3,
 		description: "LowCardinality countries",
 		minServer:   serverVersion{19, 3, 0},
 		statements: []string{`
+ALTER TABLE {db}.flows{local}
+    MODIFY COLUMN src_country LowCardinality(String),
+    MODIFY COLUMN dst_country LowCardinality(String)`},
+		distributed: []string{`
 ALTER TABLE {db}.flows
     MODIFY COLUMN src_country LowCardinality(String),
     MODIFY COLUMN dst_country LowCardinality(String)`},
@@ -171,7 +197,7 @@ ALTER TABLE {db}.flows
 		// ClickHouse recommends, and current servers refuse an insert that
 		// spans more than 100 partitions (max_partitions_per_insert_block).
 		statements: []string{`
-CREATE TABLE IF NOT EXISTS {db}.latency_5m (
+CREATE TABLE IF NOT EXISTS {db}.latency_5m{local} (
     time          DateTime('UTC'),
     target        String,
     sent          UInt32,
@@ -189,12 +215,21 @@ CREATE TABLE IF NOT EXISTS {db}.latency_5m (
 ) ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMM(time)
 ORDER BY (target, time)`},
+		// Sharded by target: a bin written again lands on the shard of
+		// the row it replaces, where FINAL (which works per shard) and
+		// the merges see both.
+		distributed: []string{`
+CREATE TABLE IF NOT EXISTS {db}.latency_5m AS {db}.latency_5m_local
+ENGINE = Distributed({cluster}, '{db}', 'latency_5m_local', cityHash64(target))`},
 	},
 }
 
 // Migrate creates the database if needed and applies the migrations that
 // are not applied yet and that the server supports. It can run any number
-// of times, also concurrently from several processes.
+// of times, also concurrently from several processes. In a cluster it
+// does so on every server (Configuration.Shards, and Addr), each with its
+// own schema_migrations table, after checking that each knows the
+// cluster.
 func (s *Store) Migrate(ctx context.Context) error {
 	if err := s.usable(ctx); err != nil {
 		return s.fail(opMigrate, err)
@@ -212,11 +247,25 @@ func (s *Store) migrate(ctx context.Context, pretend *serverVersion) error {
 	return s.migrateSteps(ctx, pretend, migrations)
 }
 
-// migrateSteps applies those of steps that are not applied yet (tests
-// build the schema of an older release with a prefix of migrations).
+// migrateSteps applies those of steps that are not applied yet on every
+// server of the store (tests build the schema of an older release with a
+// prefix of migrations).
 func (s *Store) migrateSteps(ctx context.Context, pretend *serverVersion, steps []migration) error {
+	for _, n := range s.nodes {
+		if err := s.migrateNode(ctx, n, pretend, steps); err != nil {
+			if s.clustered() {
+				return fmt.Errorf("server %s: %w", n.addr, err)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// migrateNode applies steps on one server.
+func (s *Store) migrateNode(ctx context.Context, n node, pretend *serverVersion, steps []migration) error {
 	var raw string
-	if err := s.conn.QueryRow(ctx, "SELECT version()").Scan(&raw); err != nil {
+	if err := n.conn.QueryRow(ctx, "SELECT version()").Scan(&raw); err != nil {
 		return fmt.Errorf("read server version: %w", err)
 	}
 	version, err := parseVersion(raw)
@@ -224,21 +273,35 @@ func (s *Store) migrateSteps(ctx context.Context, pretend *serverVersion, steps 
 		return err
 	}
 	s.mu.Lock()
-	changed := s.version != version
-	s.version = version
+	if s.versions == nil {
+		s.versions = map[string]serverVersion{}
+	}
+	changed := s.versions[n.addr] != version
+	s.versions[n.addr] = version
+	if n.addr == s.cfg.Addr {
+		s.version = version
+	}
 	s.mu.Unlock()
 	if changed {
-		s.logger.Info("clickhouse server", "server_version", version.String())
+		s.logger.Info("clickhouse server", "server", n.addr, "server_version", version.String())
 	}
 	gate := version
 	if pretend != nil {
 		gate = *pretend
 	}
+	if s.clustered() {
+		if err := s.checkCluster(ctx, n); err != nil {
+			return err
+		}
+	}
 
-	if err := s.conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+s.cfg.Database); err != nil {
+	if err := n.conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+s.cfg.Database); err != nil {
 		return fmt.Errorf("create database %s: %w", s.cfg.Database, err)
 	}
-	err = s.conn.Exec(ctx, s.expand(`
+	if err := s.checkLayout(ctx, n); err != nil {
+		return err
+	}
+	err = n.conn.Exec(ctx, s.expand(`
 CREATE TABLE IF NOT EXISTS {db}.schema_migrations (
     version        UInt32,
     description    String,
@@ -249,7 +312,7 @@ ORDER BY version`))
 	if err != nil {
 		return fmt.Errorf("create %s: %w", tableMigrations, err)
 	}
-	applied, err := s.appliedMigrations(ctx)
+	applied, err := s.appliedMigrations(ctx, n.conn)
 	if err != nil {
 		return err
 	}
@@ -259,29 +322,41 @@ ORDER BY version`))
 		}
 		if !gate.atLeast(m.minServer) {
 			s.logger.Info("schema migration waits for a newer server", "migration", m.version,
-				"description", m.description, "server_version", version.String(), "needs", m.minServer.String())
+				"description", m.description, "server", n.addr, "server_version", version.String(),
+				"needs", m.minServer.String())
 			continue
 		}
-		for _, stmt := range m.statements {
-			if err := s.conn.Exec(ctx, s.expand(stmt)); err != nil {
+		stmts := m.statements
+		if s.clustered() {
+			stmts = slices.Concat(m.statements, m.distributed)
+		}
+		for _, stmt := range stmts {
+			if err := n.conn.Exec(ctx, s.expand(stmt)); err != nil {
 				return fmt.Errorf("migration %d (%s): %w", m.version, m.description, err)
 			}
 		}
-		if err := s.recordMigration(ctx, m, version); err != nil {
+		if err := s.recordMigration(ctx, n.conn, m, version); err != nil {
 			return err
 		}
 		s.logger.Info("schema migration applied", "migration", m.version, "description", m.description,
-			"server_version", version.String())
+			"server", n.addr, "server_version", version.String())
 	}
 	return nil
 }
 
+// expand fills in a statement's placeholders (see migration).
 func (s *Store) expand(stmt string) string {
-	return strings.TrimSpace(strings.ReplaceAll(stmt, "{db}", s.cfg.Database))
+	local, cluster := "", ""
+	if s.clustered() {
+		// The cluster name is checked to need no escaping
+		// (Configuration.Validate).
+		local, cluster = localSuffix, "'"+s.cfg.Cluster+"'"
+	}
+	return strings.TrimSpace(strings.NewReplacer("{db}", s.cfg.Database, "{local}", local, "{cluster}", cluster).Replace(stmt))
 }
 
-func (s *Store) appliedMigrations(ctx context.Context) (map[uint32]bool, error) {
-	rows, err := s.conn.Query(ctx, "SELECT DISTINCT version FROM "+s.table(tableMigrations))
+func (s *Store) appliedMigrations(ctx context.Context, conn driver.Conn) (map[uint32]bool, error) {
+	rows, err := conn.Query(ctx, "SELECT DISTINCT version FROM "+s.table(tableMigrations))
 	if err != nil {
 		return nil, fmt.Errorf("read applied migrations: %w", err)
 	}
@@ -300,8 +375,8 @@ func (s *Store) appliedMigrations(ctx context.Context) (map[uint32]bool, error) 
 	return applied, nil
 }
 
-func (s *Store) recordMigration(ctx context.Context, m migration, version serverVersion) error {
-	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+s.table(tableMigrations)+
+func (s *Store) recordMigration(ctx context.Context, conn driver.Conn, m migration, version serverVersion) error {
+	batch, err := conn.PrepareBatch(ctx, "INSERT INTO "+s.table(tableMigrations)+
 		" (version, description, applied_at, server_version)")
 	if err != nil {
 		return fmt.Errorf("record migration %d: %w", m.version, err)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	chgo "github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -97,7 +98,7 @@ func TestGatedMigration(t *testing.T) {
 	}
 	gate := serverVersion{19, 3, 0}
 	if !s.version.atLeast(gate) {
-		if got, want := pending(t, s), []uint32{3}; !slices.Equal(got, want) {
+		if got, want := pending(t, s, s.conn), []uint32{3}; !slices.Equal(got, want) {
 			t.Fatalf("pending migrations on %s: %v, want %v", s.version, got, want)
 		}
 		expCtx := chgo.Context(ctx, chgo.WithSettings(chgo.Settings{"allow_experimental_low_cardinality_type": 1}))
@@ -105,7 +106,7 @@ func TestGatedMigration(t *testing.T) {
 			t.Fatalf("migrate as %s: %v", gate, err)
 		}
 	}
-	if got := pending(t, s); len(got) != 0 {
+	if got := pending(t, s, s.conn); len(got) != 0 {
 		t.Errorf("pending migrations: %v, want none", got)
 	}
 	for _, col := range []string{"src_country", "dst_country"} {
@@ -138,9 +139,88 @@ func TestGatedMigration(t *testing.T) {
 	}
 }
 
-func pending(t *testing.T, s *Store) []uint32 {
+// pending lists the migrations not applied on the server of conn.
+// TestGatedMigrationCluster applies the LowCardinality migration in a
+// cluster: the local and the Distributed flows tables of every server
+// change, and flows still go through them both ways.
+func TestGatedMigrationCluster(t *testing.T) {
+	c := chtest.SharedCluster(t)
+	cfg := DefaultConfiguration()
+	cfg.Addr = c.Servers[1].Addr
+	cfg.Database = c.NewDatabase(t)
+	cfg.Cluster, cfg.Shards = c.Name, c.Addrs()
+	s, err := New(slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
+		prometheus.NewRegistry(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = s.Close() }()
+	ctx := t.Context()
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	gate := serverVersion{19, 3, 0}
+	if !s.version.atLeast(gate) {
+		for _, n := range s.nodes {
+			if got, want := pending(t, s, n.conn), []uint32{3}; !slices.Equal(got, want) {
+				t.Fatalf("server %s: pending migrations on %s: %v, want %v", n.addr, s.version, got, want)
+			}
+		}
+		expCtx := chgo.Context(ctx, chgo.WithSettings(chgo.Settings{"allow_experimental_low_cardinality_type": 1}))
+		if err := s.migrate(expCtx, &gate); err != nil {
+			t.Fatalf("migrate as %s: %v", gate, err)
+		}
+	}
+	for _, n := range s.nodes {
+		if got := pending(t, s, n.conn); len(got) != 0 {
+			t.Errorf("server %s: pending migrations: %v, want none", n.addr, got)
+		}
+		for _, table := range []string{"flows", "flows_local"} {
+			for _, col := range []string{"src_country", "dst_country"} {
+				var typ string
+				err := n.conn.QueryRow(ctx, "SELECT type FROM system.columns WHERE database = ? AND table = ? AND name = ?",
+					cfg.Database, table, col).Scan(&typ)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if typ != "LowCardinality(String)" {
+					t.Errorf("server %s: column %s.%s has type %s, want LowCardinality(String)", n.addr, table, col, typ)
+				}
+			}
+		}
+	}
+
+	at := time.Date(2024, time.March, 10, 21, 0, 0, 0, time.UTC)
+	var flows []flow.Flow
+	for i, country := range []string{"SI", "AT", "", "DE", "HR", "SI", "IT", "HU"} {
+		flows = append(flows, flow.Flow{TimeReceived: at.Add(time.Duration(i) * time.Second), SrcCountry: country, DstCountry: "SI",
+			Bytes: 100, Packets: 1, EType: 0x0800, SrcMember: uint32(64500 + i), DstMember: 64499,
+			Exporter: netip.MustParseAddr("192.0.2.1"), SrcAddr: netip.MustParseAddr("198.51.100.1")})
+	}
+	if err := s.WriteFlows(ctx, flows); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range s.nodes {
+		var rows uint64
+		if err := n.conn.QueryRow(ctx, "SELECT count() FROM "+cfg.Database+".flows_local").Scan(&rows); err != nil {
+			t.Fatal(err)
+		}
+		if rows == 0 {
+			t.Errorf("server %s: no flows in its shard, want some on each", n.addr)
+		}
+	}
+	got, err := s.RawFlows(ctx, at, at.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(got, flows, cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
+		t.Errorf("RawFlows() (-got +want):\n%s", diff)
+	}
+}
+
+func pending(t *testing.T, s *Store, conn driver.Conn) []uint32 {
 	t.Helper()
-	applied, err := s.appliedMigrations(t.Context())
+	applied, err := s.appliedMigrations(t.Context(), conn)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -144,6 +144,16 @@ func checkLatency(t *testing.T, s analytics.Store, st latencyState, q analytics.
 	}
 }
 
+// CheckLatency fails t unless s answers q with what written says: the
+// last of the bins of each (Target, Time), in the order they were written
+// to s, compared exactly.
+func CheckLatency(t *testing.T, s analytics.Store, written []analytics.LatencyBin, q analytics.LatencyQuery) {
+	t.Helper()
+	st := latencyState{}
+	st.write(written)
+	checkLatency(t, s, st, q)
+}
+
 // runLatency runs the latency tests of the suite.
 func runLatency(t *testing.T, fresh func(*testing.T) analytics.Store) {
 	t.Run("LatencyEmpty", func(t *testing.T) { testLatencyEmpty(t, fresh(t)) })
@@ -370,7 +380,7 @@ func testLatencyConcurrent(t *testing.T, s analytics.Store) {
 	st := latencyState{}
 	st.write(all)
 	checkLatency(t, s, st, analytics.LatencyQuery{From: everythingFrom, To: everythingTo})
-	checkTotals(t, s, flows, analytics.TotalsQuery{From: everythingFrom, To: everythingTo})
+	CheckTotals(t, s, flows, analytics.TotalsQuery{From: everythingFrom, To: everythingTo})
 }
 
 // testLatencyRetention checks that latency bins go with the rollups, not
@@ -450,8 +460,8 @@ func RunMigrateFromPrevious(t *testing.T, s analytics.Store, previous func(conte
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatalf("Migrate() from the previous schema: %v", err)
 	}
-	checkTotals(t, s, flows, analytics.TotalsQuery{From: everythingFrom, To: everythingTo})
-	checkSeries(t, s, flows, analytics.SeriesQuery{From: everythingFrom, To: everythingTo,
+	CheckTotals(t, s, flows, analytics.TotalsQuery{From: everythingFrom, To: everythingTo})
+	CheckSeries(t, s, flows, analytics.SeriesQuery{From: everythingFrom, To: everythingTo,
 		Step: analytics.BinSize, GroupBy: analytics.GroupPair})
 	bins := GenerateLatency(13, LatencyTargets, base, 2*288)
 	writeLatency(t, s, bins)
@@ -464,6 +474,6 @@ func RunMigrateFromPrevious(t *testing.T, s analytics.Store, previous func(conte
 	more := GenerateFlows(14, 1000, base, time.Hour)
 	write(t, s, more)
 	flows = append(flows, more...)
-	checkTotals(t, s, flows, analytics.TotalsQuery{From: everythingFrom, To: everythingTo})
+	CheckTotals(t, s, flows, analytics.TotalsQuery{From: everythingFrom, To: everythingTo})
 	checkLatency(t, s, st, analytics.LatencyQuery{From: everythingFrom, To: everythingTo})
 }

@@ -21,6 +21,9 @@
 // the old one, a bad bin fails its batch whole, and retention drops latency
 // bins with the rollups. RunMigrateFromPrevious checks the migration that
 // added them, on a store with flows.
+//
+// CheckTotals, CheckSeries and CheckLatency are for a store's own tests of
+// what the suite cannot set up, such as several stores over one database.
 package storetest
 
 import (
@@ -95,7 +98,9 @@ func write(t *testing.T, s analytics.Store, flows []flow.Flow) {
 	}
 }
 
-func checkTotals(t *testing.T, s analytics.Store, flows []flow.Flow, q analytics.TotalsQuery) {
+// CheckTotals fails t unless s answers q with the sums of flows that it
+// computes itself; flows are all the flows written to s.
+func CheckTotals(t *testing.T, s analytics.Store, flows []flow.Flow, q analytics.TotalsQuery) {
 	t.Helper()
 	got, err := s.Totals(t.Context(), q)
 	if err != nil {
@@ -106,7 +111,10 @@ func checkTotals(t *testing.T, s analytics.Store, flows []flow.Flow, q analytics
 	}
 }
 
-func checkSeries(t *testing.T, s analytics.Store, flows []flow.Flow, q analytics.SeriesQuery) {
+// CheckSeries fails t unless s answers q with the series of flows that it
+// computes itself, in UTC, epoch-aligned and sorted; flows are all the
+// flows written to s.
+func CheckSeries(t *testing.T, s analytics.Store, flows []flow.Flow, q analytics.SeriesQuery) {
 	t.Helper()
 	got, err := s.Series(t.Context(), q)
 	if err != nil {
@@ -139,16 +147,16 @@ func testMigrate(t *testing.T, fresh func(*testing.T) analytics.Store) {
 	if err := s.Migrate(t.Context()); err != nil {
 		t.Fatalf("Migrate() over data error: %v", err)
 	}
-	checkTotals(t, s, flows, analytics.TotalsQuery{From: everythingFrom, To: everythingTo})
-	checkSeries(t, s, flows, analytics.SeriesQuery{From: everythingFrom, To: everythingTo,
+	CheckTotals(t, s, flows, analytics.TotalsQuery{From: everythingFrom, To: everythingTo})
+	CheckSeries(t, s, flows, analytics.SeriesQuery{From: everythingFrom, To: everythingTo,
 		Step: analytics.BinSize, GroupBy: analytics.GroupNone})
 }
 
 func testEmptyBatch(t *testing.T, s analytics.Store) {
 	write(t, s, nil)
 	write(t, s, []flow.Flow{})
-	checkTotals(t, s, nil, analytics.TotalsQuery{From: everythingFrom, To: everythingTo})
-	checkSeries(t, s, nil, analytics.SeriesQuery{From: everythingFrom, To: everythingTo,
+	CheckTotals(t, s, nil, analytics.TotalsQuery{From: everythingFrom, To: everythingTo})
+	CheckSeries(t, s, nil, analytics.SeriesQuery{From: everythingFrom, To: everythingTo,
 		Step: analytics.BinSize, GroupBy: analytics.GroupNone})
 }
 
@@ -179,7 +187,7 @@ func testTotals(t *testing.T, s analytics.Store) {
 		{From: everythingFrom, To: everythingTo, Exporter: ExporterOther.String()},
 		{From: everythingFrom, To: everythingTo, Exporter: "203.0.113.9"},
 	} {
-		checkTotals(t, s, flows, q)
+		CheckTotals(t, s, flows, q)
 	}
 }
 
@@ -225,7 +233,7 @@ func testSeries(t *testing.T, s analytics.Store) {
 					q := f.q
 					q.From, q.To, q.Step, q.GroupBy = r.from, r.to, step, g
 					t.Run(fmt.Sprintf("%s/%s/%s/%s", r.name, g, step, f.name), func(t *testing.T) {
-						checkSeries(t, s, flows, q)
+						CheckSeries(t, s, flows, q)
 					})
 				}
 			}
@@ -247,12 +255,12 @@ func testSeriesBinEdges(t *testing.T, s analytics.Store) {
 	write(t, s, flows)
 	for _, step := range []time.Duration{analytics.BinSize, time.Hour, 24 * time.Hour} {
 		for _, g := range []analytics.GroupBy{analytics.GroupNone, analytics.GroupPair} {
-			checkSeries(t, s, flows, analytics.SeriesQuery{From: everythingFrom, To: everythingTo, Step: step, GroupBy: g})
+			CheckSeries(t, s, flows, analytics.SeriesQuery{From: everythingFrom, To: everythingTo, Step: step, GroupBy: g})
 		}
 	}
-	checkSeries(t, s, flows, analytics.SeriesQuery{From: bin, To: bin.Add(analytics.BinSize),
+	CheckSeries(t, s, flows, analytics.SeriesQuery{From: bin, To: bin.Add(analytics.BinSize),
 		Step: analytics.BinSize, GroupBy: analytics.GroupNone})
-	checkTotals(t, s, flows, analytics.TotalsQuery{From: bin, To: bin.Add(analytics.BinSize)})
+	CheckTotals(t, s, flows, analytics.TotalsQuery{From: bin, To: bin.Add(analytics.BinSize)})
 
 	// Spelled out, in case the expectations above share a mistake with the store.
 	got, err := s.Series(t.Context(), analytics.SeriesQuery{From: bin, To: bin.Add(2 * analytics.BinSize),
@@ -341,12 +349,12 @@ func testRoundTrip(t *testing.T, s analytics.Store) {
 			t.Fatalf("RawFlows(): time %s is not in UTC", f.TimeReceived)
 		}
 	}
-	checkTotals(t, s, flows, analytics.TotalsQuery{From: everythingFrom, To: everythingTo,
+	CheckTotals(t, s, flows, analytics.TotalsQuery{From: everythingFrom, To: everythingTo,
 		Exporter: "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe"})
-	checkTotals(t, s, flows, analytics.TotalsQuery{From: everythingFrom, To: everythingTo, Exporter: "2001:db8::1"})
-	checkSeries(t, s, flows, analytics.SeriesQuery{From: everythingFrom, To: everythingTo,
+	CheckTotals(t, s, flows, analytics.TotalsQuery{From: everythingFrom, To: everythingTo, Exporter: "2001:db8::1"})
+	CheckSeries(t, s, flows, analytics.SeriesQuery{From: everythingFrom, To: everythingTo,
 		Step: analytics.BinSize, GroupBy: analytics.GroupPair})
-	checkSeries(t, s, flows, analytics.SeriesQuery{From: everythingFrom, To: everythingTo,
+	CheckSeries(t, s, flows, analytics.SeriesQuery{From: everythingFrom, To: everythingTo,
 		Step: analytics.BinSize, GroupBy: analytics.GroupFamily})
 }
 
@@ -364,8 +372,8 @@ func testAllOrNothing(t *testing.T, s analytics.Store) {
 			t.Errorf("WriteFlows(bad batch) error %v wraps ErrUnavailable: the pipeline would retry it forever", err)
 		}
 	}
-	checkTotals(t, s, nil, analytics.TotalsQuery{From: everythingFrom, To: everythingTo})
-	checkSeries(t, s, nil, analytics.SeriesQuery{From: everythingFrom, To: everythingTo,
+	CheckTotals(t, s, nil, analytics.TotalsQuery{From: everythingFrom, To: everythingTo})
+	CheckSeries(t, s, nil, analytics.SeriesQuery{From: everythingFrom, To: everythingTo,
 		Step: analytics.BinSize, GroupBy: analytics.GroupPair})
 	if rr, ok := s.(RawReader); ok {
 		raw, err := rr.RawFlows(ctx, everythingFrom, everythingTo)
@@ -378,8 +386,8 @@ func testAllOrNothing(t *testing.T, s analytics.Store) {
 	}
 	// The store still works and takes the good batch whole.
 	write(t, s, good)
-	checkTotals(t, s, good, analytics.TotalsQuery{From: everythingFrom, To: everythingTo})
-	checkSeries(t, s, good, analytics.SeriesQuery{From: everythingFrom, To: everythingTo,
+	CheckTotals(t, s, good, analytics.TotalsQuery{From: everythingFrom, To: everythingTo})
+	CheckSeries(t, s, good, analytics.SeriesQuery{From: everythingFrom, To: everythingTo,
 		Step: analytics.BinSize, GroupBy: analytics.GroupPair})
 }
 
@@ -408,10 +416,10 @@ func testConcurrentBatches(t *testing.T, s analytics.Store) {
 		t.Fatalf("concurrent WriteFlows: %v", err)
 	}
 	flows := slices.Concat(all...)
-	checkTotals(t, s, flows, analytics.TotalsQuery{From: everythingFrom, To: everythingTo})
-	checkSeries(t, s, flows, analytics.SeriesQuery{From: everythingFrom, To: everythingTo,
+	CheckTotals(t, s, flows, analytics.TotalsQuery{From: everythingFrom, To: everythingTo})
+	CheckSeries(t, s, flows, analytics.SeriesQuery{From: everythingFrom, To: everythingTo,
 		Step: analytics.BinSize, GroupBy: analytics.GroupPair})
-	checkSeries(t, s, flows, analytics.SeriesQuery{From: everythingFrom, To: everythingTo,
+	CheckSeries(t, s, flows, analytics.SeriesQuery{From: everythingFrom, To: everythingTo,
 		Step: analytics.BinSize, GroupBy: analytics.GroupFamily, Role: flow.RoleMemberEdge})
 }
 
@@ -442,11 +450,11 @@ func testRetention(t *testing.T, s analytics.Store) {
 				rollup = append(rollup, f)
 			}
 		}
-		checkTotals(t, s, raw, analytics.TotalsQuery{From: everythingFrom, To: everythingTo})
-		checkTotals(t, s, raw, analytics.TotalsQuery{From: day(2024, time.May, 31), To: day(2024, time.June, 1)})
-		checkSeries(t, s, rollup, analytics.SeriesQuery{From: everythingFrom, To: everythingTo,
+		CheckTotals(t, s, raw, analytics.TotalsQuery{From: everythingFrom, To: everythingTo})
+		CheckTotals(t, s, raw, analytics.TotalsQuery{From: day(2024, time.May, 31), To: day(2024, time.June, 1)})
+		CheckSeries(t, s, rollup, analytics.SeriesQuery{From: everythingFrom, To: everythingTo,
 			Step: 24 * time.Hour, GroupBy: analytics.GroupNone})
-		checkSeries(t, s, rollup, analytics.SeriesQuery{From: everythingFrom, To: everythingTo,
+		CheckSeries(t, s, rollup, analytics.SeriesQuery{From: everythingFrom, To: everythingTo,
 			Step: analytics.BinSize, GroupBy: analytics.GroupPair})
 	}
 	for _, c := range []struct {
@@ -484,11 +492,11 @@ func testLargeBatch(t *testing.T, s analytics.Store) {
 		flows[i*9973].Bytes = 1<<55 + uint64(2*i+1)
 	}
 	write(t, s, flows)
-	checkTotals(t, s, flows, analytics.TotalsQuery{From: everythingFrom, To: everythingTo})
-	checkTotals(t, s, flows, analytics.TotalsQuery{From: everythingFrom, To: everythingTo, Exporter: ExporterSwitch.String()})
-	checkSeries(t, s, flows, analytics.SeriesQuery{From: everythingFrom, To: everythingTo,
+	CheckTotals(t, s, flows, analytics.TotalsQuery{From: everythingFrom, To: everythingTo})
+	CheckTotals(t, s, flows, analytics.TotalsQuery{From: everythingFrom, To: everythingTo, Exporter: ExporterSwitch.String()})
+	CheckSeries(t, s, flows, analytics.SeriesQuery{From: everythingFrom, To: everythingTo,
 		Step: analytics.BinSize, GroupBy: analytics.GroupNone})
-	checkSeries(t, s, flows, analytics.SeriesQuery{From: everythingFrom, To: everythingTo,
+	CheckSeries(t, s, flows, analytics.SeriesQuery{From: everythingFrom, To: everythingTo,
 		Step: time.Hour, GroupBy: analytics.GroupPair})
 	// The overall sum, independent of any grouping.
 	points, err := s.Series(t.Context(), analytics.SeriesQuery{From: everythingFrom, To: everythingTo,

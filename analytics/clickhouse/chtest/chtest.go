@@ -7,6 +7,10 @@
 // NewDatabase; tests that stop or restart the server start their own with
 // Start.
 //
+// A Cluster is several servers whose remote_servers configuration names
+// all of them as the shards of one cluster (SharedCluster, StartCluster),
+// for Distributed tables over one local table per server.
+//
 // The binary is the first found of: $IXPD_CLICKHOUSE_BIN (a clickhouse-server
 // binary, or the single clickhouse binary, which is then run as "clickhouse
 // server": the way to test against a current release), clickhouse-server on
@@ -68,13 +72,26 @@ var shared struct {
 	err    error
 }
 
-// Main runs the package's tests and then stops the shared server, if one
-// was started. Call it from TestMain: func TestMain(m *testing.M) { chtest.Main(m) }.
+var sharedCluster struct {
+	once    sync.Once
+	cluster *Cluster
+	err     error
+}
+
+// Main runs the package's tests and then stops the shared server and the
+// shared cluster, if they were started. Call it from TestMain:
+// func TestMain(m *testing.M) { chtest.Main(m) }.
 func Main(m *testing.M) {
 	code := m.Run()
 	if s := shared.server; s != nil {
 		s.kill()
 		_ = os.RemoveAll(s.dir)
+	}
+	if c := sharedCluster.cluster; c != nil {
+		for _, s := range c.Servers {
+			s.kill()
+			_ = os.RemoveAll(s.dir)
+		}
 	}
 	os.Exit(code)
 }
@@ -160,33 +177,69 @@ func findBinary() ([]string, error) {
 // start writes the configuration and starts the server, retrying with new
 // ports when one was taken between choosing and binding it.
 func start(argv []string, dir string) (*Server, error) {
+	servers, err := startServers(argv, []string{dir}, "")
+	if err != nil {
+		return nil, err
+	}
+	return servers[0], nil
+}
+
+// startServers starts one server per directory. With a cluster name, each
+// server's remote_servers names every server, in order, as one shard of
+// that cluster. When a port was taken between choosing and binding it,
+// all of them start again on new ports.
+func startServers(argv []string, dirs []string, cluster string) ([]*Server, error) {
 	tz := "Asia/Kathmandu" // UTC+5:45
 	if _, err := os.Stat("/usr/share/zoneinfo/" + tz); err != nil {
 		tz = "UTC"
 	}
 	var errs []error
 	for range 3 {
-		ports, err := freePorts(2)
+		ports, err := freePorts(2 * len(dirs))
 		if err != nil {
 			return nil, err
 		}
-		s := &Server{
-			Addr:     net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0])),
-			HTTPAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1])),
-			TimeZone: tz,
-			argv:     argv,
-			dir:      dir,
+		var shardPorts []int
+		if cluster != "" {
+			for i := range dirs {
+				shardPorts = append(shardPorts, ports[2*i])
+			}
 		}
-		if err := s.writeConfig(ports[0], ports[1]); err != nil {
-			return nil, err
+		servers := make([]*Server, len(dirs))
+		for i, dir := range dirs {
+			s := &Server{
+				Addr:     net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[2*i])),
+				HTTPAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[2*i+1])),
+				TimeZone: tz,
+				argv:     argv,
+				dir:      dir,
+			}
+			if err := s.writeConfig(ports[2*i], ports[2*i+1], cluster, shardPorts); err != nil {
+				return nil, err
+			}
+			servers[i] = s
 		}
-		err = s.run()
-		if err == nil {
-			return s, nil
+		if err := runAll(servers); err != nil {
+			errs = append(errs, err)
+			continue
 		}
-		errs = append(errs, err)
+		return servers, nil
 	}
 	return nil, errors.Join(errs...)
+}
+
+// runAll runs the servers in turn; when one fails, it kills those it
+// started.
+func runAll(servers []*Server) error {
+	for i, s := range servers {
+		if err := s.run(); err != nil {
+			for _, started := range servers[:i] {
+				started.kill()
+			}
+			return err
+		}
+	}
+	return nil
 }
 
 func freePorts(n int) ([]int, error) {
@@ -234,6 +287,20 @@ var configTemplate = template.Must(template.New("config").Parse(`<?xml version="
     <mark_cache_size>268435456</mark_cache_size>
     <uncompressed_cache_size>268435456</uncompressed_cache_size>
     <max_concurrent_queries>100</max_concurrent_queries>
+{{- with .Cluster}}
+    <remote_servers>
+        <{{.}}>
+{{- range $.ShardPorts}}
+            <shard>
+                <replica>
+                    <host>127.0.0.1</host>
+                    <port>{{.}}</port>
+                </replica>
+            </shard>
+{{- end}}
+        </{{.}}>
+    </remote_servers>
+{{- end}}
 </yandex>
 `))
 
@@ -262,7 +329,7 @@ const usersXML = `<?xml version="1.0"?>
 </yandex>
 `
 
-func (s *Server) writeConfig(tcpPort, httpPort int) error {
+func (s *Server) writeConfig(tcpPort, httpPort int, cluster string, shardPorts []int) error {
 	for _, sub := range []string{"log", "data", "tmp", "user_files", "format_schemas"} {
 		if err := os.MkdirAll(filepath.Join(s.dir, sub), 0o755); err != nil {
 			return err
@@ -271,6 +338,7 @@ func (s *Server) writeConfig(tcpPort, httpPort int) error {
 	var b bytes.Buffer
 	err := configTemplate.Execute(&b, map[string]any{
 		"Dir": s.dir, "TCPPort": tcpPort, "HTTPPort": httpPort, "TimeZone": s.TimeZone,
+		"Cluster": cluster, "ShardPorts": shardPorts,
 	})
 	if err != nil {
 		return err
@@ -403,9 +471,20 @@ func (s *Server) Conn(t testing.TB) driver.Conn {
 // (ixpd_test_ and random hex), dropped when t ends.
 func (s *Server) NewDatabase(t testing.TB) string {
 	t.Helper()
+	name := randomDatabase()
+	s.dropAtCleanup(t, name)
+	return name
+}
+
+func randomDatabase() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	name := "ixpd_test_" + hex.EncodeToString(b[:])
+	return "ixpd_test_" + hex.EncodeToString(b[:])
+}
+
+// dropAtCleanup drops the database when t ends, if the server runs then.
+func (s *Server) dropAtCleanup(t testing.TB, name string) {
+	t.Helper()
 	conn := s.Conn(t)
 	t.Cleanup(func() {
 		s.mu.Lock()
@@ -417,8 +496,7 @@ func (s *Server) NewDatabase(t testing.TB) string {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name); err != nil {
-			t.Errorf("drop test database %s: %v", name, err)
+			t.Errorf("drop test database %s on %s: %v", name, s.Addr, err)
 		}
 	})
-	return name
 }
