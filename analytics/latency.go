@@ -1,6 +1,7 @@
 package analytics
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"time"
@@ -215,4 +216,44 @@ func histQuantile(keys []uint16, hist map[uint16]uint64, total uint64, q float64
 		}
 	}
 	return LatencyBucketValue(keys[len(keys)-1])
+}
+
+// CheckLatencyBins rejects bins that are not one 5-minute bin of 1970–2106
+// (ClickHouse's DateTime range, kept here so that both stores take the
+// same bins), or whose histogram columns differ in length.
+func CheckLatencyBins(bins []LatencyBin) error {
+	for i := range bins {
+		b := &bins[i]
+		if u := b.Time.Unix(); u < 0 || u > math.MaxUint32 {
+			return fmt.Errorf("latency bin %d of %d (%q): time %s is outside 1970-01-01..2106-02-07", i, len(bins), b.Target, b.Time)
+		}
+		if !b.Time.Equal(Bin(b.Time)) {
+			return fmt.Errorf("latency bin %d of %d (%q): time %s is not the start of a %s bin", i, len(bins), b.Target, b.Time, BinSize)
+		}
+		if len(b.Buckets) != len(b.Counts) {
+			return fmt.Errorf("latency bin %d of %d (%q): %d buckets but %d counts", i, len(bins), b.Target, len(b.Buckets), len(b.Counts))
+		}
+	}
+	return nil
+}
+
+// LastLatencyBins returns bins with only the last bin of each (Target, Time),
+// in the place of the first.
+func LastLatencyBins(bins []LatencyBin) []LatencyBin {
+	type key struct {
+		target string
+		unix   int64
+	}
+	at := make(map[key]int, len(bins))
+	out := make([]LatencyBin, 0, len(bins))
+	for _, b := range bins {
+		k := key{b.Target, b.Time.Unix()}
+		if i, ok := at[k]; ok {
+			out[i] = b
+			continue
+		}
+		at[k] = len(out)
+		out = append(out, b)
+	}
+	return out
 }

@@ -5,7 +5,6 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	"math"
 	"strings"
 	"time"
 
@@ -32,10 +31,10 @@ func (s *Store) WriteLatency(ctx context.Context, bins []analytics.LatencyBin) e
 	if len(bins) == 0 {
 		return nil
 	}
-	if err := checkLatency(bins); err != nil {
+	if err := analytics.CheckLatencyBins(bins); err != nil {
 		return s.fail(opLatencyWrite, err)
 	}
-	bins = lastPerKey(bins)
+	bins = analytics.LastLatencyBins(bins)
 
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
@@ -56,46 +55,6 @@ func (s *Store) WriteLatency(ctx context.Context, bins []analytics.LatencyBin) e
 	}
 	s.metrics.rowsInserted.WithLabelValues(tableLatency).Add(float64(len(bins)))
 	return nil
-}
-
-// checkLatency rejects bins that are not one 5-minute bin of 1970–2106
-// (ClickHouse's DateTime range, kept here so that both stores take the
-// same bins), or whose histogram columns differ in length.
-func checkLatency(bins []analytics.LatencyBin) error {
-	for i := range bins {
-		b := &bins[i]
-		if u := b.Time.Unix(); u < 0 || u > math.MaxUint32 {
-			return fmt.Errorf("latency bin %d of %d (%q): time %s is outside 1970-01-01..2106-02-07", i, len(bins), b.Target, b.Time)
-		}
-		if !b.Time.Equal(analytics.Bin(b.Time)) {
-			return fmt.Errorf("latency bin %d of %d (%q): time %s is not the start of a %s bin", i, len(bins), b.Target, b.Time, analytics.BinSize)
-		}
-		if len(b.Buckets) != len(b.Counts) {
-			return fmt.Errorf("latency bin %d of %d (%q): %d buckets but %d counts", i, len(bins), b.Target, len(b.Buckets), len(b.Counts))
-		}
-	}
-	return nil
-}
-
-// lastPerKey returns bins with only the last bin of each (Target, Time),
-// in the place of the first.
-func lastPerKey(bins []analytics.LatencyBin) []analytics.LatencyBin {
-	type key struct {
-		target string
-		unix   int64
-	}
-	at := make(map[key]int, len(bins))
-	out := make([]analytics.LatencyBin, 0, len(bins))
-	for _, b := range bins {
-		k := key{b.Target, b.Time.Unix()}
-		if i, ok := at[k]; ok {
-			out[i] = b
-			continue
-		}
-		at[k] = len(out)
-		out = append(out, b)
-	}
-	return out
 }
 
 // writeLatency replaces the bins' rows inside one transaction of c.
