@@ -198,8 +198,9 @@ func MergeLatency(bins []LatencyBin) LatencyStats {
 		total += n
 	}
 	slices.Sort(keys)
-	st.MedianMs = histQuantile(keys, hist, total, 0.5)
-	st.P95Ms = histQuantile(keys, hist, total, 0.95)
+	// A bucket's middle can lie outside the samples; clamp to them.
+	st.MedianMs = min(max(histQuantile(keys, hist, total, 0.5), st.MinMs), st.MaxMs)
+	st.P95Ms = min(max(histQuantile(keys, hist, total, 0.95), st.MinMs), st.MaxMs)
 	return st
 }
 

@@ -78,3 +78,15 @@ func TestMergeLatency(t *testing.T) {
 		t.Errorf("no answers: %+v", none)
 	}
 }
+
+func TestMergeLatencyClamps(t *testing.T) {
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	// Every sample at the top of its bucket: the bucket's middle is below
+	// the minimum.
+	v := LatencyBucketValue(LatencyBucket(150)) * math.Sqrt(LatencyBucketRatio) * 0.9999
+	bins := []LatencyBin{NewLatencyBin(t0, "x", 2, []float64{v, v}), NewLatencyBin(t0.Add(BinSize), "x", 2, []float64{v, v})}
+	st := MergeLatency(bins)
+	if st.MedianMs < st.MinMs || st.P95Ms > st.MaxMs || st.MedianMs != v {
+		t.Errorf("median %v p95 %v outside [%v, %v]", st.MedianMs, st.P95Ms, st.MinMs, st.MaxMs)
+	}
+}
