@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"os"
@@ -353,11 +355,76 @@ func TestGolden(t *testing.T) {
 		runGolden(t, bin, capture, sflowPort, datagrams, edge, truth, fmt.Sprintf(
 			"  driver: clickhouse\n  clickhouse: {addr: %q, database: %s, user: default, password: \"\"}\n", srv.Addr, db))
 	})
+	// The scale-out drill: two collectors, each with half the datagrams,
+	// write to a cluster of two shards through different nodes; the API
+	// answers over both shards as if one server had it all.
+	t.Run("clickhouse cluster", func(t *testing.T) {
+		cl := chtest.SharedCluster(t)
+		db := cl.NewDatabase(t)
+		addrs := cl.Addrs()
+		halves := splitCapture(t, capture)
+		var storages []string
+		for _, a := range addrs[:2] {
+			storages = append(storages, fmt.Sprintf("  driver: clickhouse\n  clickhouse: {addr: %q, database: %s, user: default, password: \"\", cluster: %s, shards: [%q, %q]}\n",
+				a, db, chtest.ClusterName, addrs[0], addrs[1]))
+		}
+		runGoldenCollectors(t, bin, halves, sflowPort, datagrams, edge, truth, storages)
+	})
+}
+
+// splitCapture deals a capture's packets alternately into two captures.
+func splitCapture(t *testing.T, capture string) []string {
+	t.Helper()
+	f, err := os.Open(capture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = f.Close() }()
+	r, err := pcapgo.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	var ws []*pcapgo.Writer
+	for i := range 2 {
+		name := strings.TrimSuffix(capture, ".pcap") + fmt.Sprintf("-%d.pcap", i)
+		out, err := os.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = out.Close() })
+		w := pcapgo.NewWriter(out)
+		if err := w.WriteFileHeader(65536, r.LinkType()); err != nil {
+			t.Fatal(err)
+		}
+		names, ws = append(names, name), append(ws, w)
+	}
+	for i := 0; ; i++ {
+		data, ci, err := r.ReadPacketData()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ws[i%2].WritePacket(ci, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return names
 }
 
 // runGolden replays the capture into the configured store, starts the
 // daemon and compares the API's answers with the truth.
 func runGolden(t *testing.T, bin, capture string, sflowPort, datagrams, edge int, truth goldenTruth, storage string) {
+	runGoldenCollectors(t, bin, []string{capture}, sflowPort, datagrams, edge, truth, []string{storage})
+}
+
+// runGoldenCollectors replays captures[i] with storages[i] (one ixpd
+// collector each, one after the other), then starts the daemon on the
+// first storage and compares the API's answers with the truth.
+func runGoldenCollectors(t *testing.T, bin string, captures []string, sflowPort, datagrams, edge int, truth goldenTruth, storages []string) {
+	storage := storages[0]
 	dir := t.TempDir()
 	ports := freePorts(t, 2)
 	bgpPort, apiPort := ports[0], ports[1]
@@ -404,17 +471,29 @@ api:
 	}
 
 	start := time.Now()
-	out, err := exec.Command(bin, "replay", "-config", config, capture).CombinedOutput()
-	if err != nil {
-		t.Fatalf("replay: %v\n%s", err, out)
+	var out []byte
+	for i, capture := range captures {
+		collector := config
+		if i > 0 {
+			// Another collector: the same config on another store node.
+			collector = filepath.Join(dir, fmt.Sprintf("ixpd-%d.yaml", i))
+			if err := os.WriteFile(collector, []byte(strings.Replace(cfg, storage, storages[i], 1)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		o, err := exec.Command(bin, "replay", "-config", collector, capture).CombinedOutput()
+		if err != nil {
+			t.Fatalf("replay %d: %v\n%s", i, err, o)
+		}
+		t.Logf("replay %d in %s:\n%s", i, time.Since(start).Round(time.Millisecond), o)
+		out = append(out, o...)
 	}
-	t.Logf("replay in %s:\n%s", time.Since(start).Round(time.Millisecond), out)
 	for _, want := range []string{
 		fmt.Sprintf("%d datagrams, %d flows, 0 other packets skipped", datagrams+edge, datagrams*len(goldenBin(goldenStart))+2*edge),
 		fmt.Sprintf("role ixp_switch sampling %d: %d datagrams, %d flows, 0 errors", goldenRate, datagrams, datagrams*len(goldenBin(goldenStart))),
 		fmt.Sprintf("role member_edge sampling %d: %d datagrams, %d flows, 0 errors", goldenEdgeRate, edge, 2*edge),
 	} {
-		if !strings.Contains(string(out), want) {
+		if len(captures) == 1 && !strings.Contains(string(out), want) {
 			t.Errorf("replay summary does not show %q", want)
 		}
 	}
