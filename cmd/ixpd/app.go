@@ -74,14 +74,8 @@ func newApp(cfg Config, logger *slog.Logger) (*app, error) {
 	a.api, err = api.New(logger, a.reg, cfg.API, api.Dependencies{
 		RouteServer: a.rs, Flows: a.flows, Store: a.store, Savings: cfg.Savings, IXF: a.ixf,
 		Exchange: api.Exchange{Name: cfg.IXP.Name, NameLong: cfg.IXP.NameLong, Country: cfg.IXP.Country, City: cfg.IXP.City,
-			Latitude: cfg.IXP.Latitude, Longitude: cfg.IXP.Longitude, Members: func() int { return len(a.members.Load().Members) },
-			MemberASNs: func() []uint32 {
-				var out []uint32
-				for _, m := range a.members.Load().Members {
-					out = append(out, m.ASN)
-				}
-				return out
-			},
+			Latitude: cfg.IXP.Latitude, Longitude: cfg.IXP.Longitude, Members: func() int { return len(a.memberASNs()) },
+			MemberASNs: a.memberASNs,
 			EdgeMembers: edgeMembers(cfg)}, Reload: a.reload, Gatherer: a.reg, Version: buildVersion(),
 		LatencyTargets: a.latencyTargets, LatencyLive: a.latencyLive,
 	})
@@ -103,6 +97,18 @@ func (a *app) components() []namedComponent {
 		cs = append(cs, namedComponent{"latency prober", a.prober})
 	}
 	return append(cs, namedComponent{"API", a.api})
+}
+
+// memberASNs lists the members, without the exchange's own entries
+// (member_type "ixp", such as its route servers).
+func (a *app) memberASNs() []uint32 {
+	var out []uint32
+	for _, m := range a.members.Load().Members {
+		if m.Type != "ixp" {
+			out = append(out, m.ASN)
+		}
+	}
+	return out
 }
 
 // probedMembers lists every member address for the latency prober.
