@@ -75,7 +75,7 @@ func newApp(cfg Config, logger *slog.Logger) (*app, error) {
 		RouteServer: a.rs, Flows: a.flows, Store: a.store, Savings: cfg.Savings, IXF: a.ixf,
 		Exchange: api.Exchange{Name: cfg.IXP.Name, NameLong: cfg.IXP.NameLong, Country: cfg.IXP.Country, City: cfg.IXP.City,
 			Latitude: cfg.IXP.Latitude, Longitude: cfg.IXP.Longitude, Members: func() int { return len(a.memberASNs()) },
-			MemberASNs: a.memberASNs,
+			MemberASNs:  a.memberASNs,
 			EdgeMembers: edgeMembers(cfg)}, Reload: a.reload, Gatherer: a.reg, Version: buildVersion(),
 		LatencyTargets: a.latencyTargets, LatencyLive: a.latencyLive,
 	})
