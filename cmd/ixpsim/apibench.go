@@ -48,6 +48,7 @@ type apiBenchOptions struct {
 	batch           int
 	edgeShare       float64
 	requests        int
+	runs            int
 	json            bool
 	ixpdBin         string
 	clickhouse      string
@@ -69,7 +70,11 @@ batches): IXP-exchanged flows between random member pairs on a diurnal
 curve, plus member-edge domestic flows. Then starts "ixpd run" on the store
 and times sequential requests over loopback to the traffic summary, the
 traffic matrix (with a token), savings and map.geojson for that month.
-Reports the load rate and p50/p95 per endpoint and store.
+As the anchor, the bench times the store queries each endpoint's handler
+makes, through the same Go store API in its own process, before each ixpd
+run. Reports the load rate and p50/p95 per endpoint and store, with
+-runs N the median of N runs (ixpd started anew each run, the store
+loaded once), and the API's p95 over the store's.
 
 `)
 		fs.PrintDefaults()
@@ -82,6 +87,7 @@ Reports the load rate and p50/p95 per endpoint and store.
 	fs.IntVar(&o.batch, "batch", 100_000, "flows per WriteFlows call")
 	fs.Float64Var(&o.edgeShare, "edge-share", 0.1, "share of the flows that are member-edge domestic flows")
 	fs.IntVar(&o.requests, "requests", 50, "timed requests per endpoint (after one first request, reported apart)")
+	fs.IntVar(&o.runs, "runs", 1, "runs of the store anchor and ixpd on the loaded stores; figures are the median")
 	fs.BoolVar(&o.json, "json", false, "print results as JSON")
 	fs.StringVar(&o.ixpdBin, "ixpd", "bin/ixpd", "ixpd binary")
 	fs.StringVar(&o.clickhouse, "clickhouse", "", "clickhouse-server binary (\"\": found on $PATH or /usr/sbin)")
@@ -104,8 +110,8 @@ Reports the load rate and p50/p95 per endpoint and store.
 	if o.members < 2 {
 		return nil, errors.New("-members: need at least 2")
 	}
-	if o.batch < 1 || o.requests < 1 {
-		return nil, errors.New("-batch and -requests must be positive")
+	if o.batch < 1 || o.requests < 1 || o.runs < 1 {
+		return nil, errors.New("-batch, -requests and -runs must be positive")
 	}
 	if o.edgeShare < 0 || o.edgeShare > 1 {
 		return nil, errors.New("-edge-share: want 0..1")
@@ -113,8 +119,8 @@ Reports the load rate and p50/p95 per endpoint and store.
 	return o, nil
 }
 
-// latency is the timing of one endpoint.
-type latency struct {
+// endpointTiming is the timing of one endpoint.
+type endpointTiming struct {
 	Endpoint   string  `json:"endpoint"`
 	FirstMs    float64 `json:"first_ms"` // the first request (cold caches; uncached map feed)
 	P50Ms      float64 `json:"p50_ms"`
@@ -123,17 +129,39 @@ type latency struct {
 	Requests   int     `json:"requests"`
 	BodyBytes  int     `json:"body_bytes"`
 	CheckValue string  `json:"check"` // what the answer held, to show it is not empty
+	// The anchor: the store queries the endpoint's handler makes, timed
+	// in the bench's process on the same store (first, then -requests
+	// more), and the API's figures over them.
+	StoreFirstMs      float64 `json:"store_first_ms"`
+	StoreP50Ms        float64 `json:"store_p50_ms"`
+	StoreP95Ms        float64 `json:"store_p95_ms"`
+	FirstOverStoreP50 float64 `json:"first_over_store_p50"`
+	P95OverStoreP95   float64 `json:"p95_over_store_p95"`
 }
 
 // storeRun is one store's result.
 type storeRun struct {
-	Store       string    `json:"store"`
-	Month       string    `json:"month"`
-	Flows       int       `json:"flows"`
-	LoadSeconds float64   `json:"load_seconds"`
-	LoadRate    float64   `json:"load_flows_per_second"`
-	Endpoints   []latency `json:"endpoints"`
-	Err         string    `json:"error,omitempty"`
+	Store       string  `json:"store"`
+	Month       string  `json:"month"`
+	Flows       int     `json:"flows"`
+	LoadSeconds float64 `json:"load_seconds"`
+	LoadRate    float64 `json:"load_flows_per_second"`
+	// Endpoints are the medians over EachRun (the ratios: the median of
+	// each run's).
+	Endpoints []endpointTiming   `json:"endpoints"`
+	EachRun   [][]endpointTiming `json:"each_run,omitempty"`
+	Err       string             `json:"error,omitempty"`
+}
+
+// apiReport is api-bench's result.
+type apiReport struct {
+	Month     string     `json:"month"`
+	Members   int        `json:"members"`
+	Requests  int        `json:"requests"`
+	RunCount  int        `json:"run_count"`
+	CPUs      int        `json:"cpus"`
+	GoalP95Ms int        `json:"goal_p95_ms"`
+	Runs      []storeRun `json:"runs"` // one per store
 }
 
 func apiBenchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -141,25 +169,41 @@ func apiBenchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
+	rep, err := runAPIBench(ctx, o, stderr)
+	if err != nil {
+		return err
+	}
+	if o.json {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	printAPIBench(stdout, rep.Runs, o)
+	return nil
+}
+
+// runAPIBench loads each store and times the API and its store anchor on
+// it. A store that fails has its error in its storeRun.
+func runAPIBench(ctx context.Context, o *apiBenchOptions, stderr io.Writer) (*apiReport, error) {
 	if _, err := os.Stat(o.ixpdBin); errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%s: %w (build it with: go build -o bin/ixpd ./cmd/ixpd)", o.ixpdBin, errNoBinary)
+		return nil, fmt.Errorf("%s: %w (build it with: go build -o bin/ixpd ./cmd/ixpd)", o.ixpdBin, errNoBinary)
 	}
 	bin, err := filepath.Abs(o.ixpdBin)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	o.ixpdBin = bin
 	if o.profileDir != "" {
 		if o.profileDir, err = filepath.Abs(o.profileDir); err != nil {
-			return err
+			return nil, err
 		}
 		if err := os.MkdirAll(o.profileDir, 0o755); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	work, err := os.MkdirTemp("", "ixpsim-api-bench-")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if o.keep {
 		_, _ = fmt.Fprintln(stderr, "work folder:", work)
@@ -169,32 +213,54 @@ func apiBenchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	month := time.Now().UTC().AddDate(0, -1, 0).Format("2006-01")
 	from, to, err := analytics.MonthRange(month)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var runs []storeRun
+	rep := &apiReport{Month: month, Members: o.members, Requests: o.requests, RunCount: o.runs,
+		CPUs: runtime.NumCPU(), GoalP95Ms: 200}
 	for _, s := range o.stores {
 		if ctx.Err() != nil {
 			break
 		}
 		dir := filepath.Join(work, s)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return err
+			return nil, err
 		}
 		r := storeRun{Store: s, Month: month}
 		if err := runAPIBenchStore(ctx, o, dir, from, to, &r, stderr); err != nil {
 			r.Err = err.Error()
 			_, _ = fmt.Fprintf(stderr, "%s: %v\n", s, err)
 		}
-		runs = append(runs, r)
+		r.Endpoints = medianLatencies(r.EachRun)
+		rep.Runs = append(rep.Runs, r)
 	}
-	if o.json {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"month": month, "members": o.members, "requests": o.requests,
-			"cpus": runtime.NumCPU(), "goal_p95_ms": 200, "runs": runs})
+	return rep, ctx.Err()
+}
+
+// medianLatencies returns, per endpoint, the median of each figure over
+// the runs, and the check and body size of the last run.
+func medianLatencies(runs [][]endpointTiming) []endpointTiming {
+	if len(runs) == 0 {
+		return nil
 	}
-	printAPIBench(stdout, runs, o)
-	return ctx.Err()
+	var out []endpointTiming
+	for i, last := range runs[len(runs)-1] {
+		var first, p50, p95, mx, sf, s50, s95, r1, r95 []float64
+		for _, run := range runs {
+			if i >= len(run) || run[i].Endpoint != last.Endpoint {
+				continue
+			}
+			l := run[i]
+			first, p50, p95, mx = append(first, l.FirstMs), append(p50, l.P50Ms), append(p95, l.P95Ms), append(mx, l.MaxMs)
+			sf, s50, s95 = append(sf, l.StoreFirstMs), append(s50, l.StoreP50Ms), append(s95, l.StoreP95Ms)
+			r1, r95 = append(r1, l.FirstOverStoreP50), append(r95, l.P95OverStoreP95)
+		}
+		m := last
+		m.FirstMs, m.P50Ms, m.P95Ms, m.MaxMs = median(first), median(p50), median(p95), median(mx)
+		m.StoreFirstMs, m.StoreP50Ms, m.StoreP95Ms = median(sf), median(s50), median(s95)
+		m.FirstOverStoreP50, m.P95OverStoreP95 = median(r1), median(r95)
+		out = append(out, m)
+	}
+	return out
 }
 
 func printAPIBench(w io.Writer, runs []storeRun, o *apiBenchOptions) {
@@ -206,15 +272,16 @@ func printAPIBench(w io.Writer, runs []storeRun, o *apiBenchOptions) {
 	_ = tw.Flush()
 	_, _ = fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	_, _ = fmt.Fprintf(tw, "store\tendpoint\tfirst ms\tp50 ms\tp95 ms\tmax ms\tn\tbytes\tp95<200ms\t check\n")
+	_, _ = fmt.Fprintf(tw, "store\tendpoint\tfirst ms\tp50 ms\tp95 ms\tmax ms\tn\tbytes\tp95<200ms\tstore p50 ms\tstore p95 ms\tfirst/store p50\tp95/store p95\t check\n")
 	for _, r := range runs {
 		for _, e := range r.Endpoints {
 			met := "yes"
 			if e.P95Ms >= 200 {
 				met = "NO"
 			}
-			_, _ = fmt.Fprintf(tw, "%s\t%s\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%d\t%s\t %s\n", r.Store, e.Endpoint,
-				e.FirstMs, e.P50Ms, e.P95Ms, e.MaxMs, e.Requests, e.BodyBytes, met, e.CheckValue)
+			_, _ = fmt.Fprintf(tw, "%s\t%s\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%d\t%s\t%.1f\t%.1f\t%.2f\t%.2f\t %s\n", r.Store, e.Endpoint,
+				e.FirstMs, e.P50Ms, e.P95Ms, e.MaxMs, e.Requests, e.BodyBytes, met, e.StoreP50Ms, e.StoreP95Ms,
+				e.FirstOverStoreP50, e.P95OverStoreP95, e.CheckValue)
 		}
 	}
 	_ = tw.Flush()
@@ -223,8 +290,9 @@ func printAPIBench(w io.Writer, runs []storeRun, o *apiBenchOptions) {
 			_, _ = fmt.Fprintf(w, "%s: error: %s\n", r.Store, r.Err)
 		}
 	}
-	_, _ = fmt.Fprintf(w, "\n%d members, month %s, %d sequential requests per endpoint after the first, %d CPUs\n",
-		o.members, runs0Month(runs), o.requests, runtime.NumCPU())
+	_, _ = fmt.Fprintf(w, "\n%d members, month %s, %d sequential requests per endpoint after the first, median of %d run(s), %d CPUs\n",
+		o.members, runs0Month(runs), o.requests, o.runs, runtime.NumCPU())
+	_, _ = fmt.Fprintf(w, "store: the handler's store queries timed in the bench's process through the Go store API\n")
 }
 
 func runs0Month(runs []storeRun) string {
@@ -234,20 +302,18 @@ func runs0Month(runs []storeRun) string {
 	return runs[0].Month
 }
 
-// runAPIBenchStore loads one store, starts ixpd on it and times the API.
+// runAPIBenchStore loads one store, then o.runs times times the store
+// queries and, with ixpd started on the store, the API.
 func runAPIBenchStore(ctx context.Context, o *apiBenchOptions, dir string, from, to time.Time, r *storeRun, stderr io.Writer) error {
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	var st analytics.Store
 	var storage string
-	var ch *chServer
+	var open func() (analytics.Store, error)
 	switch r.Store {
 	case storeDuckDB:
 		r.Flows = o.duckdbFlows
-		s, err := duckdb.New(logger, prometheus.NewRegistry(), duckdb.Configuration{Path: filepath.Join(dir, "ixpd.duckdb")})
-		if err != nil {
-			return err
+		open = func() (analytics.Store, error) {
+			return duckdb.New(logger, prometheus.NewRegistry(), duckdb.Configuration{Path: filepath.Join(dir, "ixpd.duckdb")})
 		}
-		st = s
 		storage = "storage:\n  driver: duckdb\n  duckdb_path: ixpd.duckdb\n"
 	case storeClickHouse:
 		r.Flows = o.clickhouseFlows
@@ -255,19 +321,19 @@ func runAPIBenchStore(ctx context.Context, o *apiBenchOptions, dir string, from,
 		if err != nil {
 			return err
 		}
-		ch, err = startClickHouse(ctx, argv, filepath.Join(dir, "clickhouse"))
+		ch, err := startClickHouse(ctx, argv, filepath.Join(dir, "clickhouse"))
 		if err != nil {
 			return err
 		}
 		defer ch.proc.stop()
 		cfg := clickhouse.DefaultConfiguration()
 		cfg.Addr, cfg.Database = ch.addr, apiBenchDB
-		s, err := clickhouse.New(logger, prometheus.NewRegistry(), cfg)
-		if err != nil {
-			return err
-		}
-		st = s
+		open = func() (analytics.Store, error) { return clickhouse.New(logger, prometheus.NewRegistry(), cfg) }
 		storage = fmt.Sprintf("storage:\n  driver: clickhouse\n  clickhouse: {addr: %q, database: %s}\n", ch.addr, apiBenchDB)
+	}
+	st, err := open()
+	if err != nil {
+		return err
 	}
 	if err := st.Migrate(ctx); err != nil {
 		_ = st.Close()
@@ -275,7 +341,7 @@ func runAPIBenchStore(ctx context.Context, o *apiBenchOptions, dir string, from,
 	}
 	_, _ = fmt.Fprintf(stderr, "%s: loading %d flows for %s..%s\n", r.Store, r.Flows, from.Format(time.DateOnly), to.Add(-time.Second).Format(time.DateOnly))
 	start := time.Now()
-	err := loadMonth(ctx, st, o, r.Flows, from, to, stderr, r.Store)
+	err = loadMonth(ctx, st, o, r.Flows, from, to, stderr, r.Store)
 	r.LoadSeconds = time.Since(start).Seconds()
 	if r.LoadSeconds > 0 {
 		r.LoadRate = float64(r.Flows) / r.LoadSeconds
@@ -288,13 +354,44 @@ func runAPIBenchStore(ctx context.Context, o *apiBenchOptions, dir string, from,
 	}
 	_, _ = fmt.Fprintf(stderr, "%s: loaded %d flows in %.1f s (%.0f flows/s)\n", r.Store, r.Flows, r.LoadSeconds, r.LoadRate)
 
-	p, base, err := startAPIBenchIXPD(ctx, o, dir, storage, r.Store)
-	if err != nil {
-		return err
+	endpoints := apiEndpoints(r.Month, from, to)
+	for run := 1; run <= o.runs; run++ {
+		_, _ = fmt.Fprintf(stderr, "%s: run %d of %d\n", r.Store, run, o.runs)
+		// The anchor first: DuckDB allows one process on the file at a
+		// time, so the bench's handle is closed before ixpd opens it.
+		st, err := open()
+		if err != nil {
+			return err
+		}
+		direct, err := timeStore(ctx, st, endpoints, o.requests)
+		if cerr := st.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("store anchor: %w", err)
+		}
+		p, base, err := startAPIBenchIXPD(ctx, o, dir, storage, r.Store)
+		if err != nil {
+			return err
+		}
+		lat, err := timeEndpoints(ctx, base, endpoints, o.requests)
+		p.stop()
+		if err != nil {
+			return err
+		}
+		for i := range lat {
+			l, d := &lat[i], direct[i]
+			l.StoreFirstMs, l.StoreP50Ms, l.StoreP95Ms = d.FirstMs, d.P50Ms, d.P95Ms
+			if d.P50Ms > 0 {
+				l.FirstOverStoreP50 = l.FirstMs / d.P50Ms
+			}
+			if d.P95Ms > 0 {
+				l.P95OverStoreP95 = l.P95Ms / d.P95Ms
+			}
+		}
+		r.EachRun = append(r.EachRun, lat)
 	}
-	defer p.stop()
-	r.Endpoints, err = timeEndpoints(ctx, base, r.Month, from, to, o.requests)
-	return err
+	return nil
 }
 
 // apiBenchIXPDConfig is ixpd's configuration: no rate limit, one token,
@@ -501,39 +598,84 @@ func genMonth(ctx context.Context, o *apiBenchOptions, n int, from, to time.Time
 	}
 }
 
-// timeEndpoints times each endpoint: one first request, then n more.
-func timeEndpoints(ctx context.Context, base, month string, from, to time.Time, n int) ([]latency, error) {
+// apiEndpoint is one timed request, with the store queries its handler
+// makes (the anchor).
+type apiEndpoint struct {
+	name, path string
+	token      bool
+	check      func(map[string]any) string
+	queries    []analytics.SeriesQuery
+}
+
+// apiEndpoints are the requests timed for month [from, to).
+func apiEndpoints(month string, from, to time.Time) []apiEndpoint {
 	rng := fmt.Sprintf("from=%s&to=%s", from.Format(time.RFC3339), to.Format(time.RFC3339))
-	endpoints := []struct {
-		name, path string
-		token      bool
-		check      func(map[string]any) string
-	}{
+	// As api/traffic.go's ixpTraffic and the handlers ask.
+	ixp := func(step time.Duration, g analytics.GroupBy) analytics.SeriesQuery {
+		return analytics.SeriesQuery{From: from, To: to, Step: step, GroupBy: g, IXPExchanged: true}
+	}
+	bins := ixp(analytics.BinSize, analytics.GroupNone)
+	whole := (to.Sub(from) + analytics.BinSize - 1) / analytics.BinSize * analytics.BinSize
+	matrix := ixp(whole, analytics.GroupPair)
+	local := analytics.SeriesQuery{From: from, To: to, Step: to.Sub(from).Truncate(analytics.BinSize),
+		GroupBy: analytics.GroupPathClass, Domestic: true, Role: flow.RoleMemberEdge}
+	return []apiEndpoint{
 		{"map.geojson", "/api/v1/map.geojson", false, func(m map[string]any) string {
 			p, _ := m["properties"].(map[string]any)
 			return fmt.Sprintf("period=%v p95_bps=%.3g local_share=%v", p["period"], num(p["p95_bps"]), p["local_share"])
-		}},
+		}, []analytics.SeriesQuery{bins, local}},
 		{"traffic/summary", "/api/v1/traffic/summary?" + rng, false, func(m map[string]any) string {
 			return fmt.Sprintf("bins=%v missing=%v p95_bps=%.3g", m["bins"], m["missing_bins"], num(m["p95_bps"]))
-		}},
+		}, []analytics.SeriesQuery{bins}},
 		{"traffic/matrix", "/api/v1/traffic/matrix?" + rng, true, func(m map[string]any) string {
 			p, _ := m["pairs"].([]any)
 			return fmt.Sprintf("pairs=%d", len(p))
-		}},
+		}, []analytics.SeriesQuery{matrix}},
 		// The same matrix with one bin for the whole month: what the
-		// handler would ask the store for if it summed in the store.
+		// handler asks the store for since it sums in the store.
 		{"traffic/matrix step=month", fmt.Sprintf("/api/v1/traffic/matrix?%s&step=%dh", rng, int(to.Sub(from).Hours())), true, func(m map[string]any) string {
 			p, _ := m["pairs"].([]any)
 			return fmt.Sprintf("pairs=%d", len(p))
-		}},
+		}, []analytics.SeriesQuery{matrix}},
 		{"savings", "/api/v1/savings?month=" + month, false, func(m map[string]any) string {
 			return fmt.Sprintf("p95_mbps=%.3g", num(m["p95_mbps"]))
-		}},
+		}, []analytics.SeriesQuery{bins}},
 	}
-	client := &http.Client{Timeout: 60 * time.Second}
-	var out []latency
+}
+
+// timeStore times each endpoint's store queries on st, one after the
+// other: one first round, then n more.
+func timeStore(ctx context.Context, st analytics.Store, endpoints []apiEndpoint, n int) ([]endpointTiming, error) {
+	var out []endpointTiming
 	for _, e := range endpoints {
-		l := latency{Endpoint: e.name, Requests: n}
+		l := endpointTiming{Endpoint: e.name, Requests: n}
+		var times []time.Duration
+		for i := 0; i <= n; i++ {
+			start := time.Now()
+			for _, q := range e.queries {
+				if _, err := st.Series(ctx, q); err != nil {
+					return out, fmt.Errorf("%s: %w", e.name, err)
+				}
+			}
+			if i == 0 {
+				l.FirstMs = ms(time.Since(start))
+				continue
+			}
+			times = append(times, time.Since(start))
+		}
+		slices.Sort(times)
+		l.P50Ms, l.P95Ms, l.MaxMs = ms(quantile(times, 0.50)), ms(quantile(times, 0.95)), ms(times[len(times)-1])
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+// timeEndpoints times each endpoint: one first request, then n more.
+func timeEndpoints(ctx context.Context, base string, endpoints []apiEndpoint, n int) ([]endpointTiming, error) {
+	client := &http.Client{Timeout: 60 * time.Second}
+	var out []endpointTiming
+	for _, e := range endpoints {
+		l := endpointTiming{Endpoint: e.name, Requests: n}
 		var times []time.Duration
 		for i := 0; i <= n; i++ {
 			if err := ctx.Err(); err != nil {

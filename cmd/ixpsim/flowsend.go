@@ -45,40 +45,47 @@ func flowSend(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Usage = func() {
 		_, _ = fmt.Fprint(stderr, `usage: ixpsim flow-send [flags]
 
-Sends sFlow v5 datagrams (8 flow samples each, agent 127.0.0.10) and
-optionally IPFIX (template 256 and data sets, from 127.0.0.20) at a fixed
-rate for a fixed time, and prints what it sent as JSON.
+Sends sFlow v5 datagrams (8 flow samples each, agent 127.0.0.10), IPFIX
+(template 256 and data sets, from 127.0.0.20) or both at a fixed rate for
+a fixed time, and prints what it sent as JSON.
 
 `)
 		fs.PrintDefaults()
 	}
-	sflowTo := fs.String("sflow", "", "sFlow collector `host:port`")
+	sflowTo := fs.String("sflow", "", "sFlow collector `host:port` (\"\": no sFlow, IPFIX only)")
 	ipfixTo := fs.String("ipfix", "", "IPFIX collector `host:port` (\"\": no IPFIX)")
 	rate := fs.Float64("rate", 6250, "sFlow datagrams per second; 0 sends as fast as it can")
-	ipfixRate := fs.Float64("ipfix-rate", 0, "IPFIX data messages per second (8 records each), paced with the sFlow")
+	ipfixRate := fs.Float64("ipfix-rate", 0, "IPFIX data messages per second (8 records each), paced with the sFlow; without -sflow, 0 sends as fast as it can")
 	duration := fs.Duration("duration", 15*time.Second, "how long to send")
 	samplingRate := fs.Uint("sampling-rate", 1024, "sampling rate written into the datagrams")
 	pool := fs.Int("pool", 4096, "pre-encoded datagrams to cycle through")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *sflowTo == "" {
-		return errors.New("flow-send: -sflow is required")
+	if *sflowTo == "" && *ipfixTo == "" {
+		return errors.New("flow-send: -sflow or -ipfix is required")
 	}
-	if *ipfixTo != "" && *ipfixRate <= 0 && *rate > 0 {
+	if *sflowTo != "" && *ipfixTo != "" && *ipfixRate <= 0 && *rate > 0 {
 		return errors.New("flow-send: -ipfix needs -ipfix-rate")
 	}
-	const perDgram = 8
-	sp := newSFlowPool(sflowAgentAddr, uint32(*samplingRate), *pool, perDgram, 1)
-	sconn, err := dialFrom(sflowAgentAddr, *sflowTo)
-	if err != nil {
-		return err
+	if *sflowTo == "" {
+		*rate = 0 // the IPFIX rate alone paces
 	}
-	defer func() { _ = sconn.Close() }()
+	// full: as fast as the sender goes.
+	full := (*sflowTo != "" && *rate == 0) || (*sflowTo == "" && *ipfixRate == 0)
+	const perDgram = 8
 	var (
-		ip    *flowPool
-		iconn *net.UDPConn
+		sp, ip       *flowPool
+		sconn, iconn *net.UDPConn
+		err          error
 	)
+	if *sflowTo != "" {
+		sp = newSFlowPool(sflowAgentAddr, uint32(*samplingRate), *pool, perDgram, 1)
+		if sconn, err = dialFrom(sflowAgentAddr, *sflowTo); err != nil {
+			return err
+		}
+		defer func() { _ = sconn.Close() }()
+	}
 	if *ipfixTo != "" {
 		ip = newIPFIXPool(time.Now(), uint32(*samplingRate), *pool, perDgram, 2)
 		if iconn, err = dialFrom(ipfixSourceAddr, *ipfixTo); err != nil {
@@ -125,9 +132,11 @@ rate for a fixed time, and prints what it sent as JSON.
 			break
 		}
 		sendTemplate(now)
-		if *rate == 0 { // as fast as possible, 256 at a time between clock reads
+		if full { // as fast as possible, 256 at a time between clock reads
 			for range 256 {
-				send(sconn, sp, &rep.SFlowDatagrams)
+				if sp != nil {
+					send(sconn, sp, &rep.SFlowDatagrams)
+				}
 				if ip != nil {
 					send(iconn, ip, &rep.IPFIXDatagrams)
 				}
@@ -137,7 +146,7 @@ rate for a fixed time, and prints what it sent as JSON.
 		// Token bucket on the absolute clock: everything due by now goes
 		// out, then the sender sleeps about a millisecond.
 		el := now.Sub(start).Seconds()
-		for dueS := int64(el * *rate); rep.SFlowDatagrams < dueS; {
+		for dueS := int64(el * *rate); sp != nil && rep.SFlowDatagrams < dueS; {
 			send(sconn, sp, &rep.SFlowDatagrams)
 		}
 		if ip != nil {

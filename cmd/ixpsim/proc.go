@@ -32,6 +32,13 @@ type rsProcess struct {
 // logPath. The kernel kills it if the bench dies (Pdeathsig); stop ends it
 // otherwise.
 func startProcess(bin string, args []string, dir, logPath string) (*rsProcess, error) {
+	return startProcessIn(bin, args, dir, logPath, nil)
+}
+
+// startProcessIn is startProcess with the process started inside cgroup
+// cg (nil: where the bench runs), so that cg counts it and every process
+// it forks.
+func startProcessIn(bin string, args []string, dir, logPath string, cg *cpuCgroup) (*rsProcess, error) {
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
@@ -41,6 +48,9 @@ func startProcess(bin string, args []string, dir, logPath string) (*rsProcess, e
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if cg != nil {
+		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, int(cg.f.Fd())
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
@@ -229,4 +239,95 @@ func (p *rsProcess) waitReady(ctx context.Context, timeout, interval time.Durati
 			return fmt.Errorf("not ready after %s: %w", timeout, err)
 		}
 	}
+}
+
+// groupProcs returns the processes of process group pgid that /proc lists
+// now.
+func groupProcs(pgid int) ([]int, error) {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
+	}
+	var pids []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue // gone meanwhile
+		}
+		// pgrp is the third field after the command name.
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		if f := strings.Fields(string(b[i+1:])); len(f) > 2 && f[2] == strconv.Itoa(pgid) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids, nil
+}
+
+// groupCPU returns the user+system CPU time of process group pgid: each
+// live process's own time and that of the children it has waited for. A
+// child that nobody waits for (its parent ignores SIGCHLD) is not in it
+// once it has exited: cpuCgroup counts those.
+func groupCPU(pgid int) (time.Duration, error) {
+	pids, err := groupProcs(pgid)
+	if err != nil {
+		return 0, err
+	}
+	var total time.Duration
+	for _, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		// utime, stime, cutime, cstime are fields 14-17 of the line.
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 15 {
+			continue
+		}
+		for _, s := range f[11:15] {
+			v, err := strconv.ParseInt(s, 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
+			}
+			total += time.Duration(v) * time.Second / clockTicks
+		}
+	}
+	return total, nil
+}
+
+// groupHWM returns the sum of the peak resident set sizes (VmHWM) of the
+// live processes of group pgid: for one process its peak, for several an
+// upper bound of their peak together.
+func groupHWM(pgid int) (int64, error) {
+	pids, err := groupProcs(pgid)
+	if err != nil {
+		return 0, err
+	}
+	var total int64
+	for _, pid := range pids {
+		if hwm, err := procHWM(pid); err == nil {
+			total += hwm
+		}
+	}
+	if total == 0 {
+		return 0, fmt.Errorf("no process of group %d has a VmHWM", pgid)
+	}
+	return total, nil
+}
+
+// kill ends the process group at once, for programs that take their time
+// to exit on SIGTERM (pmacct's daemons), and waits on the process.
+func (p *rsProcess) kill() {
+	_ = syscall.Kill(-p.pid(), syscall.SIGKILL)
+	<-p.exited
 }

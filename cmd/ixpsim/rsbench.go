@@ -529,11 +529,24 @@ func progressf(w io.Writer, format string, args ...any) {
 }
 
 // rsBench is the rs-bench subcommand.
-func rsBench(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
+func rsBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o, err := parseBenchFlags(args, stderr)
 	if err != nil {
 		return err
 	}
+	rep, err := runRSBench(ctx, o, stderr)
+	if err != nil {
+		return err
+	}
+	if o.json {
+		return rep.writeJSON(stdout)
+	}
+	return rep.writeTable(stdout)
+}
+
+// runRSBench runs each target o.runs times, one after the other in each
+// run, and returns the report. Progress goes to stderr.
+func runRSBench(ctx context.Context, o *benchOptions, stderr io.Writer) (rep *report, err error) {
 	targets := make([]target, len(o.targets))
 	for i, name := range o.targets {
 		switch name {
@@ -547,11 +560,11 @@ func rsBench(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 	if o.cpuProfile != "" {
 		f, ferr := os.Create(o.cpuProfile)
 		if ferr != nil {
-			return ferr
+			return nil, ferr
 		}
 		if perr := pprof.StartCPUProfile(f); perr != nil {
 			_ = f.Close() // the StartCPUProfile error is the one to report
-			return perr
+			return nil, perr
 		}
 		defer func() {
 			pprof.StopCPUProfile()
@@ -563,7 +576,7 @@ func rsBench(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 	var plan *filterPlan
 	if o.filters == filtersAll {
 		if plan, err = newFilterPlan(o.members, o.prefixes, o.vrps, o.change, o.seed); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	progressf(stderr, "ixpsim rs-bench: encoding %d members × %d prefixes\n", o.members, o.prefixes)
@@ -571,7 +584,7 @@ func rsBench(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 	for i := range members {
 		msgs, err := encodeMember(i, o.prefixes)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		members[i] = &member{idx: i, msgs: msgs}
 	}
@@ -586,7 +599,7 @@ func rsBench(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 			progressf(stderr, "ixpsim rs-bench: %s, run %d of %d\n", t.name(), run, o.runs)
 			res, err := runOnce(ctx, t, o, plan, members, run, stderr)
 			if ctx.Err() != nil {
-				return fmt.Errorf("%s run %d: %w", t.name(), run, ctx.Err())
+				return nil, fmt.Errorf("%s run %d: %w", t.name(), run, ctx.Err())
 			}
 			if errors.Is(err, errNoBinary) {
 				skipped[t.name()] = err.Error()
@@ -604,9 +617,5 @@ func rsBench(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 		}
 	}
 
-	rep := newReport(o, results, skipped)
-	if o.json {
-		return rep.writeJSON(stdout)
-	}
-	return rep.writeTable(stdout)
+	return newReport(o, results, skipped), nil
 }
