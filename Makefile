@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 CONFIG  ?= deploy/examples/ixpd.yaml
 
-.PHONY: help build run test test-short lint bench fuzz clean
+.PHONY: help build demo run test test-short lint bench fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -12,6 +12,9 @@ help: ## list the targets
 build: ## build bin/ixpd and bin/ixpsim
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/ixpd ./cmd/ixpd
 	$(GO) build -o bin/ixpsim ./cmd/ixpsim
+
+demo: build ## ixpd on deploy/examples/ixpd.yaml fed by simulated members (ixpsim demo; DEMO_FLAGS=...); Ctrl-C stops both
+	bin/ixpsim demo -ixpd bin/ixpd -config $(CONFIG) $(DEMO_FLAGS)
 
 run: build ## start ixpd with deploy/examples/ixpd.yaml (CONFIG=... for another)
 	bin/ixpd run -config $(CONFIG)
@@ -26,9 +29,8 @@ test-short: ## unit tests only
 lint: ## golangci-lint (pinned in go.mod as a tool)
 	$(GO) tool golangci-lint run ./...
 
-bench: build ## route-server convergence vs BIRD 2 and flow ingest vs goflow2 (see docs/BENCHMARKS.md)
-	bin/ixpsim rs-bench -ixpd bin/ixpd -members 100 -prefixes 1000
-	bin/ixpsim flow-bench -ixpd bin/ixpd -rates 50k,100k,200k,400k -duration 15s -flood 20s
+bench: build ## every benchmark vs its anchor, median of 3 runs, appended to docs/BENCHMARKS.md (about an hour; BENCH_FLAGS=... adds flags)
+	bin/ixpsim bench -runs 3 -o docs/BENCHMARKS.md $(BENCH_FLAGS)
 
 fuzz: ## run each fuzz target for a minute
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./routeserver/members/
