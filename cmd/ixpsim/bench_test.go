@@ -172,7 +172,7 @@ func TestCgroupPaths(t *testing.T) {
 // end with pmacct's daemons, and ixpd into DuckDB when there is an ixpd
 // binary, and checks what it appends to a copy of a benchmarks file.
 func TestHarnessQuick(t *testing.T) {
-	if testing.Short() {
+	if testing.Short() { // only make test-short skips it; CI runs it
 		t.Skip("end-to-end bench run (about a minute)")
 	}
 	needPmacct(t, targetSfacctd)

@@ -353,7 +353,7 @@ func TestDemoFlowsAttribution(t *testing.T) {
 // TestDemoDuration runs the demo twice for a second, without ixpd, into
 // UDP sockets of the test: the same seed and duration send the same flows.
 func TestDemoDuration(t *testing.T) {
-	if testing.Short() {
+	if testing.Short() { // only make test-short skips it; CI runs it
 		t.Skip("sends flows for two seconds")
 	}
 	conf, _ := demoTestConfig(t, t.TempDir())
