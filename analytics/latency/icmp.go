@@ -42,17 +42,19 @@ type icmpSocket struct {
 
 func newICMPEngine(p *Prober) *icmpEngine {
 	e := &icmpEngine{p: p}
-	for _, t := range p.targets {
-		if t.Method != MethodICMP {
-			continue
-		}
-		if t.addr.Addr().Is4() {
-			e.need4 = true
-		} else {
-			e.need6 = true
+	e.need4, e.need6 = familiesOf(p.targets, MethodICMP)
+	return e
+}
+
+// familiesOf tells whether any target of method is IPv4, and IPv6.
+func familiesOf(targets []*target, method string) (v4, v6 bool) {
+	for _, t := range targets {
+		if t.Method == method {
+			v4 = v4 || t.addr.Addr().Is4()
+			v6 = v6 || !t.addr.Addr().Is4()
 		}
 	}
-	return e
+	return v4, v6
 }
 
 func (e *icmpEngine) open() error {

@@ -30,16 +30,7 @@ type twampSocket struct {
 
 func newTWAMPEngine(p *Prober) *twampEngine {
 	e := &twampEngine{p: p}
-	for _, t := range p.targets {
-		if t.Method != MethodTWAMP {
-			continue
-		}
-		if t.addr.Addr().Is4() {
-			e.need4 = true
-		} else {
-			e.need6 = true
-		}
-	}
+	e.need4, e.need6 = familiesOf(p.targets, MethodTWAMP)
 	return e
 }
 
