@@ -58,34 +58,16 @@ func (s *Store) WriteLatency(ctx context.Context, bins []analytics.LatencyBin) e
 }
 
 // writeLatency replaces the bins' rows inside one transaction of c.
-func writeLatency(ctx context.Context, c driver.Conn, bins []analytics.LatencyBin) (err error) {
-	beginner, ok := c.(driver.ConnBeginTx)
-	if !ok {
-		return fmt.Errorf("driver connection %T cannot begin transactions", c)
-	}
-	tx, err := beginner.BeginTx(ctx, driver.TxOptions{})
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer func() {
-		if err == nil {
-			return
+func writeLatency(ctx context.Context, c driver.Conn, bins []analytics.LatencyBin) error {
+	return inTx(ctx, c, func() error {
+		if err := deleteLatency(ctx, c, bins); err != nil {
+			return fmt.Errorf("delete from %s: %w", tableLatency, err)
 		}
-		if rbErr := tx.Rollback(); rbErr != nil {
-			// The connection is in an unknown state: have database/sql drop it.
-			err = errors.Join(err, fmt.Errorf("rollback: %w", rbErr), driver.ErrBadConn)
+		if err := appendLatency(ctx, c, bins); err != nil {
+			return fmt.Errorf("append to %s: %w", tableLatency, err)
 		}
-	}()
-	if err := deleteLatency(ctx, c, bins); err != nil {
-		return fmt.Errorf("delete from %s: %w", tableLatency, err)
-	}
-	if err := appendLatency(ctx, c, bins); err != nil {
-		return fmt.Errorf("append to %s: %w", tableLatency, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+		return nil
+	})
 }
 
 // deleteLatency feeds the bins' keys to deleteLatencySQL.

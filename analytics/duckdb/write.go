@@ -147,7 +147,21 @@ func (s *Store) WriteFlows(ctx context.Context, flows []flow.Flow) error {
 // writeBatch appends the raw flows and merges the rollup rows inside one
 // transaction of c. DuckDB's appenders write into the connection's open
 // transaction, so a rollback takes back what they flushed.
-func (s *Store) writeBatch(ctx context.Context, c driver.Conn, flows []flow.Flow, rollup map[rollupKey]rollupSums) (err error) {
+func (s *Store) writeBatch(ctx context.Context, c driver.Conn, flows []flow.Flow, rollup map[rollupKey]rollupSums) error {
+	return inTx(ctx, c, func() error {
+		if err := appendFlows(ctx, c, flows); err != nil {
+			return fmt.Errorf("append to %s: %w", tableFlows, err)
+		}
+		if err := s.mergeRollup(ctx, c, rollup); err != nil {
+			return fmt.Errorf("merge into %s: %w", tableRollup, err)
+		}
+		return nil
+	})
+}
+
+// inTx runs fn inside one transaction of c: committed when fn succeeds,
+// rolled back when it fails.
+func inTx(ctx context.Context, c driver.Conn, fn func() error) (err error) {
 	beginner, ok := c.(driver.ConnBeginTx)
 	if !ok {
 		return fmt.Errorf("driver connection %T cannot begin transactions", c)
@@ -165,11 +179,8 @@ func (s *Store) writeBatch(ctx context.Context, c driver.Conn, flows []flow.Flow
 			err = errors.Join(err, fmt.Errorf("rollback: %w", rbErr), driver.ErrBadConn)
 		}
 	}()
-	if err := appendFlows(ctx, c, flows); err != nil {
-		return fmt.Errorf("append to %s: %w", tableFlows, err)
-	}
-	if err := s.mergeRollup(ctx, c, rollup); err != nil {
-		return fmt.Errorf("merge into %s: %w", tableRollup, err)
+	if err := fn(); err != nil {
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
