@@ -128,21 +128,7 @@ type bwErrorBody struct {
 
 // bwError answers err in birdwatcher's shape with the status that fits.
 func bwError(c *gin.Context, err error) {
-	status := http.StatusInternalServerError
-	var br *badRequest
-	switch {
-	case errors.As(err, &br):
-		status = http.StatusBadRequest
-	case errors.Is(err, routeserver.ErrNotFound):
-		status = http.StatusNotFound
-	case errors.Is(err, routeserver.ErrNotRunning):
-		status = http.StatusServiceUnavailable
-	}
-	msg := err.Error()
-	if status == http.StatusInternalServerError {
-		_ = c.Error(err)
-		msg = "internal error"
-	}
+	status, _, msg := errorStatus(c, err)
 	c.AbortWithStatusJSON(status, bwErrorBody{Error: msg})
 }
 

@@ -46,7 +46,17 @@ var errUnauthorized = errors.New("a valid bearer token is required")
 // writeError maps domain errors to an HTTP status and the error envelope.
 // It is the only place that does so.
 func writeError(c *gin.Context, err error) {
-	status, code := http.StatusInternalServerError, "internal"
+	status, code, msg := errorStatus(c, err)
+	if status == http.StatusUnauthorized {
+		c.Header("WWW-Authenticate", `Bearer realm="ixpd"`)
+	}
+	c.AbortWithStatusJSON(status, errorBody{Error: errorDetail{Code: code, Message: msg}})
+}
+
+// errorStatus maps an error to its HTTP status, code and message. An
+// internal error is recorded on c and its text not shown.
+func errorStatus(c *gin.Context, err error) (status int, code, msg string) {
+	status, code = http.StatusInternalServerError, "internal"
 	var br *badRequest
 	var im *invalidMembers
 	switch {
@@ -63,13 +73,10 @@ func writeError(c *gin.Context, err error) {
 	case errors.Is(err, routeserver.ErrNotRunning), errors.Is(err, errFlowsOff), errors.Is(err, errNotServed):
 		status, code = http.StatusServiceUnavailable, "unavailable"
 	}
-	msg := err.Error()
+	msg = err.Error()
 	if status == http.StatusInternalServerError {
 		_ = c.Error(err)
 		msg = "internal error"
 	}
-	if status == http.StatusUnauthorized {
-		c.Header("WWW-Authenticate", `Bearer realm="ixpd"`)
-	}
-	c.AbortWithStatusJSON(status, errorBody{Error: errorDetail{Code: code, Message: msg}})
+	return status, code, msg
 }
