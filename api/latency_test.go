@@ -3,8 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -12,25 +10,16 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ixpd/ixpd/analytics"
-	"github.com/ixpd/ixpd/analytics/duckdb"
 )
 
 // latencyAPI serves a DuckDB store with two bins for a comparison pair and
 // a member target.
 func latencyAPI(t *testing.T) (*Component, time.Time) {
 	t.Helper()
-	store, err := duckdb.New(slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry(), duckdb.Configuration{Path: ":memory:"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
+	store := memoryStore(t)
 	ctx := context.Background()
-	if err := store.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	start := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	rtts := func(base float64, n int) []float64 {
 		out := make([]float64, n)

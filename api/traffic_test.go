@@ -24,15 +24,8 @@ import (
 // IXP-exchanged.
 func trafficAPI(t *testing.T) (*Component, time.Time) {
 	t.Helper()
-	store, err := duckdb.New(slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry(), duckdb.Configuration{Path: ":memory:"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
+	store := memoryStore(t)
 	ctx := context.Background()
-	if err := store.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	start := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	f := func(at time.Duration, bytes uint64, src, dst uint32, ixp bool) flow.Flow {
 		return flow.Flow{TimeReceived: start.Add(at), Exporter: netip.MustParseAddr("127.0.0.10"), Protocol: flow.ProtocolSFlow5,
@@ -224,15 +217,8 @@ func TestDomestic(t *testing.T) {
 }
 
 func TestTrafficIPv6Only(t *testing.T) {
-	store, err := duckdb.New(slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry(), duckdb.Configuration{Path: ":memory:"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
+	store := memoryStore(t)
 	ctx := context.Background()
-	if err := store.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	start := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	// One IPv6 flow per bin over an hour: 3,750,000 bytes → 100,000 bps.
 	var flows []flow.Flow
@@ -257,4 +243,18 @@ func TestTrafficIPv6Only(t *testing.T) {
 	if code != 200 || len(series) != 1 || series[0].(map[string]any)["family"] != 6.0 {
 		t.Errorf("family series: %d %v", code, body)
 	}
+}
+
+// memoryStore is a migrated in-memory DuckDB store for the test.
+func memoryStore(t *testing.T) *duckdb.Store {
+	t.Helper()
+	store, err := duckdb.New(slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry(), duckdb.Configuration{Path: ":memory:"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	if err := store.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return store
 }

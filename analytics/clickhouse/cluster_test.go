@@ -118,21 +118,7 @@ func TestClusterMigrate(t *testing.T) {
 	for _, srv := range c.Servers {
 		t.Run(srv.Addr, func(t *testing.T) {
 			conn := srv.Conn(t)
-			tables := map[string]string{}
-			rows, err := conn.Query(t.Context(), "SELECT name, engine, engine_full FROM system.tables WHERE database = ?", db)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for rows.Next() {
-				var name, engine, full string
-				if err := rows.Scan(&name, &engine, &full); err != nil {
-					t.Fatal(err)
-				}
-				tables[name] = engine + " " + full
-			}
-			if err := rows.Close(); err != nil {
-				t.Fatal(err)
-			}
+			tables := tablesOf(t, conn, db)
 			if got, want := slices.Sorted(maps.Keys(tables)), slices.Sorted(maps.Keys(wantTables)); !slices.Equal(got, want) {
 				t.Errorf("tables %v, want %v", got, want)
 			}

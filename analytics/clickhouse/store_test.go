@@ -1,6 +1,8 @@
 package clickhouse_test
 
 import (
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
 	"errors"
 	"log/slog"
 	"slices"
@@ -71,21 +73,7 @@ func TestMigrate(t *testing.T) {
 	t.Logf("server version %s", s.ServerVersion())
 
 	conn := srv.Conn(t)
-	tables := map[string]string{}
-	rows, err := conn.Query(t.Context(), "SELECT name, engine, engine_full FROM system.tables WHERE database = ?", dbOf(t, s))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var name, engine, full string
-		if err := rows.Scan(&name, &engine, &full); err != nil {
-			t.Fatal(err)
-		}
-		tables[name] = engine + " " + full
-	}
-	if err := rows.Close(); err != nil {
-		t.Fatal(err)
-	}
+	tables := tablesOf(t, conn, dbOf(t, s))
 	for name, want := range map[string][]string{
 		"schema_migrations": {"MergeTree"},
 		"flows":             {"MergeTree", "PARTITION BY toYYYYMMDD(time_received)"},
@@ -107,7 +95,7 @@ func TestMigrate(t *testing.T) {
 
 	// Each migration is recorded once, however often Migrate ran.
 	var versions []uint32
-	rows, err = conn.Query(t.Context(), "SELECT version FROM "+dbOf(t, s)+".schema_migrations ORDER BY version")
+	rows, err := conn.Query(t.Context(), "SELECT version FROM "+dbOf(t, s)+".schema_migrations ORDER BY version")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -383,4 +371,26 @@ func TestMigrateConcurrently(t *testing.T) {
 	if len(got) != 1 || got[0].Flows != 100 {
 		t.Errorf("Series() after concurrent Migrate = %+v, want one point of 100 flows (the view must exist once)", got)
 	}
+}
+
+// tablesOf maps each table of database db to its engine and full engine
+// clause.
+func tablesOf(t *testing.T, conn driver.Conn, db string) map[string]string {
+	t.Helper()
+	tables := map[string]string{}
+	rows, err := conn.Query(t.Context(), "SELECT name, engine, engine_full FROM system.tables WHERE database = ?", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var name, engine, full string
+		if err := rows.Scan(&name, &engine, &full); err != nil {
+			t.Fatal(err)
+		}
+		tables[name] = engine + " " + full
+	}
+	if err := rows.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return tables
 }
