@@ -7,6 +7,10 @@ package analytics
 import (
 	"context"
 	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
 	"time"
 
 	"github.com/ixpd/ixpd/flow"
@@ -22,6 +26,7 @@ var ErrUnavailable = errors.New("store unavailable")
 // Store is what both backends implement.
 type Store interface {
 	LatencyStore
+	SessionStore
 	// Migrate creates or upgrades the schema (versioned migrations).
 	Migrate(ctx context.Context) error
 	// WriteFlows stores raw flows and updates the 5-minute rollups. It
@@ -39,8 +44,8 @@ type Store interface {
 	Series(ctx context.Context, q SeriesQuery) ([]Point, error)
 	// ApplyRetention drops whole partitions older than the retention
 	// periods, counted from now: the UTC days that end at or before
-	// now − r.Raw (raw flows) and now − r.Rollup (rollups and latency
-	// bins). The day that holds a cutoff is kept.
+	// now − r.Raw (raw flows) and now − r.Rollup (rollups, latency bins
+	// and session snapshots). The day that holds a cutoff is kept.
 	ApplyRetention(ctx context.Context, now time.Time, r Retention) error
 	// Close releases the store.
 	Close() error
@@ -123,3 +128,115 @@ var DefaultRetention = Retention{Raw: 30 * 24 * time.Hour, Rollup: 5 * 365 * 24 
 
 // Bin returns the start of the rollup bin holding t.
 func Bin(t time.Time) time.Time { return t.UTC().Truncate(BinSize) }
+
+// SessionStore keeps periodic snapshots of the route server's sessions,
+// so that reports can say how a past month went. ApplyRetention drops
+// them with the rollups.
+type SessionStore interface {
+	// WriteSessions stores snapshots; a snapshot for a (Time, Address)
+	// already stored replaces it, and so does a later one of the same
+	// batch. A snapshot whose Time is outside 1970–2106 or whose Address
+	// is empty fails the whole batch with an error that does not wrap
+	// ErrUnavailable. Times are kept to the second: two snapshots of an
+	// Address within one second have the same (Time, Address).
+	WriteSessions(ctx context.Context, snaps []SessionSnapshot) error
+	// Sessions reads the snapshots whose Time is in [From, To), sorted by
+	// Time (UTC), then Address (bytewise). A snapshot without reasons
+	// comes back with nil Reasons.
+	Sessions(ctx context.Context, q SessionQuery) ([]SessionSnapshot, error)
+}
+
+// SessionQuery selects session snapshots.
+type SessionQuery struct {
+	From, To time.Time
+}
+
+// SessionSnapshot is one route-server session at one moment: whether it
+// was up and what its routes were.
+type SessionSnapshot struct {
+	Time    time.Time // when it was taken, UTC; stored to the second (a fraction is dropped)
+	ASN     uint32    // the member's ASN
+	Address string    // the neighbor's address as netip.Addr.String prints it
+	Up      bool      // the session was established
+	// Received = Accepted + Filtered routes from the member.
+	Received, Accepted, Filtered uint32
+	// RPKI origin validation of the received routes (invalid ones are
+	// filtered, or only tagged when the route server is set to tag).
+	RPKIValid, RPKIUnknown, RPKIInvalid uint32
+	// IRRValid counts received routes that match the member's IRR data
+	// (prefix and origin).
+	IRRValid uint32
+	// Reasons counts filtered routes by Euro-IX reject reason code; a
+	// route with several reasons counts once under each. Nil: none.
+	Reasons map[uint16]uint32
+}
+
+// CheckSessions rejects snapshots that a store cannot hold: a Time outside
+// 1970–2106 (ClickHouse's DateTime range, kept here so that both stores
+// take the same snapshots) or an empty Address.
+func CheckSessions(snaps []SessionSnapshot) error {
+	for i := range snaps {
+		s := &snaps[i]
+		if u := s.Time.Unix(); u < 0 || u > math.MaxUint32 {
+			return fmt.Errorf("session snapshot %d of %d (%q, AS%d): time %s is outside 1970-01-01..2106-02-07",
+				i, len(snaps), s.Address, s.ASN, s.Time)
+		}
+		if s.Address == "" {
+			return fmt.Errorf("session snapshot %d of %d (AS%d at %s): address is empty", i, len(snaps), s.ASN, s.Time)
+		}
+	}
+	return nil
+}
+
+// LastSessions returns snaps with only the last snapshot of each (Time,
+// Address), in the place of the first. Times are compared to the second,
+// as the stores keep them.
+func LastSessions(snaps []SessionSnapshot) []SessionSnapshot {
+	type key struct {
+		address string
+		unix    int64
+	}
+	at := make(map[key]int, len(snaps))
+	out := make([]SessionSnapshot, 0, len(snaps))
+	for _, s := range snaps {
+		k := key{s.Address, s.Time.Unix()}
+		if i, ok := at[k]; ok {
+			out[i] = s
+			continue
+		}
+		at[k] = len(out)
+		out = append(out, s)
+	}
+	return out
+}
+
+// SplitReasons turns a snapshot's Reasons into the two columns the stores
+// keep: the codes in ascending order and their counts. No reasons give
+// empty, non-nil slices.
+func SplitReasons(reasons map[uint16]uint32) (codes []uint16, counts []uint32) {
+	codes = slices.Sorted(maps.Keys(reasons))
+	if codes == nil {
+		codes = []uint16{}
+	}
+	counts = make([]uint32, len(codes))
+	for i, c := range codes {
+		counts[i] = reasons[c]
+	}
+	return codes, counts
+}
+
+// JoinReasons is SplitReasons' inverse: nil when there are no codes, an
+// error when the columns differ in length.
+func JoinReasons(codes []uint16, counts []uint32) (map[uint16]uint32, error) {
+	if len(codes) != len(counts) {
+		return nil, fmt.Errorf("%d reason codes but %d counts", len(codes), len(counts))
+	}
+	if len(codes) == 0 {
+		return nil, nil
+	}
+	reasons := make(map[uint16]uint32, len(codes))
+	for i, c := range codes {
+		reasons[c] = counts[i]
+	}
+	return reasons, nil
+}

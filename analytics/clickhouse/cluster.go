@@ -12,9 +12,10 @@ import (
 // and creates Distributed tables of the usual names over them on every
 // server (see the distributed statements of migrations):
 //
-//	flows      Distributed over flows_local, sharded by cityHash64(exporter, src_member, dst_member)
-//	flows_5m   Distributed over flows_5m_local (filled on each shard by flows_5m_mv), no sharding key
-//	latency_5m Distributed over latency_5m_local, sharded by cityHash64(target)
+//	flows                Distributed over flows_local, sharded by cityHash64(exporter, src_member, dst_member)
+//	flows_5m             Distributed over flows_5m_local (filled on each shard by flows_5m_mv), no sharding key
+//	latency_5m           Distributed over latency_5m_local, sharded by cityHash64(target)
+//	routeserver_sessions Distributed over routeserver_sessions_local, sharded by cityHash64(address)
 //
 // Writes and reads use the Distributed tables of the server at Addr, with
 // the statements of one server: an INSERT is split among the shards by

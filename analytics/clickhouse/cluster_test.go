@@ -101,19 +101,22 @@ func TestClusterMigrate(t *testing.T) {
 		migrateAll(t, a, b)
 	}
 	wantTables := map[string][]string{
-		"schema_migrations": {"MergeTree"},
-		"flows_local":       {"MergeTree", "PARTITION BY toYYYYMMDD(time_received)"},
-		"flows_5m_local":    {"SummingMergeTree", "PARTITION BY toYYYYMM(bin)"},
-		"flows_5m_mv":       {"MaterializedView"},
-		"latency_5m_local":  {"ReplacingMergeTree", "PARTITION BY toYYYYMM(time)", "ORDER BY (target, time)"},
+		"schema_migrations":          {"MergeTree"},
+		"flows_local":                {"MergeTree", "PARTITION BY toYYYYMMDD(time_received)"},
+		"flows_5m_local":             {"SummingMergeTree", "PARTITION BY toYYYYMM(bin)"},
+		"flows_5m_mv":                {"MaterializedView"},
+		"latency_5m_local":           {"ReplacingMergeTree", "PARTITION BY toYYYYMM(time)", "ORDER BY (target, time)"},
+		"routeserver_sessions_local": {"ReplacingMergeTree", "PARTITION BY toYYYYMM(time)", "ORDER BY (time, address)"},
 		"flows": {"Distributed", fmt.Sprintf("Distributed('%s', '%s', 'flows_local', cityHash64(exporter, src_member, dst_member))",
 			c.Name, db)},
 		"flows_5m":   {"Distributed", fmt.Sprintf("Distributed('%s', '%s', 'flows_5m_local')", c.Name, db)},
 		"latency_5m": {"Distributed", fmt.Sprintf("Distributed('%s', '%s', 'latency_5m_local', cityHash64(target))", c.Name, db)},
+		"routeserver_sessions": {"Distributed",
+			fmt.Sprintf("Distributed('%s', '%s', 'routeserver_sessions_local', cityHash64(address))", c.Name, db)},
 	}
-	wantVersions := []uint32{1, 2, 4}
+	wantVersions := []uint32{1, 2, 4, 5}
 	if !clickhouse.PreLowCardinality(a.ServerVersion()) {
-		wantVersions = []uint32{1, 2, 3, 4}
+		wantVersions = []uint32{1, 2, 3, 4, 5}
 	}
 	for _, srv := range c.Servers {
 		t.Run(srv.Addr, func(t *testing.T) {
@@ -171,9 +174,9 @@ func migrationVersions(t *testing.T, conn driver.Conn, db string) []uint32 {
 // TestClusterTwoCollectors is the scale-out drill: two collectors, each
 // with a store connected to a different server of a two-shard cluster,
 // write disjoint batches of flows at the same time, and then rewrite each
-// other's latency bins. Reads through either server answer over
-// everything sent; each shard holds a part of it, every rollup key and
-// every latency target on one shard only.
+// other's latency bins and session snapshots. Reads through either server
+// answer over everything sent; each shard holds a part of it, every
+// rollup key, latency target and session address on one shard only.
 func TestClusterTwoCollectors(t *testing.T) {
 	c := chtest.SharedCluster(t)
 	db := c.NewDatabase(t)
@@ -222,6 +225,21 @@ func TestClusterTwoCollectors(t *testing.T) {
 	}
 	latency := slices.Concat(first, second)
 
+	addresses := manyAddresses()
+	snapsFirst := storetest.GenerateSessions(3, addresses, base, time.Hour, 6)
+	var snapsSecond []analytics.SessionSnapshot
+	for i, sn := range storetest.GenerateSessions(4, addresses, base, time.Hour, 12) {
+		if i%2 == 0 { // half of the first collector's, and more
+			snapsSecond = append(snapsSecond, sn)
+		}
+	}
+	for i, snaps := range [][]analytics.SessionSnapshot{snapsFirst, snapsSecond} {
+		if err := collectors[i].WriteSessions(t.Context(), snaps); err != nil {
+			t.Fatalf("collector %d: WriteSessions(): %v", i, err)
+		}
+	}
+	sessions := slices.Concat(snapsFirst, snapsSecond)
+
 	for i, s := range collectors {
 		t.Run(fmt.Sprintf("read through server %d", i+1), func(t *testing.T) {
 			all := analytics.TotalsQuery{From: everythingFrom, To: everythingTo}
@@ -242,6 +260,8 @@ func TestClusterTwoCollectors(t *testing.T) {
 			storetest.CheckLatency(t, s, latency, analytics.LatencyQuery{From: everythingFrom, To: everythingTo})
 			storetest.CheckLatency(t, s, latency, analytics.LatencyQuery{From: base.Add(time.Hour), To: base.Add(3 * time.Hour),
 				Targets: targets[3:6]})
+			storetest.CheckSessions(t, s, sessions, analytics.SessionQuery{From: everythingFrom, To: everythingTo})
+			storetest.CheckSessions(t, s, sessions, analytics.SessionQuery{From: base.Add(2 * time.Hour), To: base.Add(8 * time.Hour)})
 		})
 	}
 
@@ -249,6 +269,7 @@ func TestClusterTwoCollectors(t *testing.T) {
 		var rawRows, rolledFlows uint64
 		rollupKeys := map[string]int{}
 		latencyTargets := map[string]int{}
+		sessionAddresses := map[string]int{}
 		for i, srv := range c.Servers {
 			conn := srv.Conn(t)
 			var raw, rolled uint64
@@ -284,12 +305,25 @@ func TestClusterTwoCollectors(t *testing.T) {
 				}
 				latencyTargets[target] = i
 			}
+			shardAddresses := distinctStrings(t, conn, "SELECT DISTINCT address FROM "+db+".routeserver_sessions_local")
+			if len(shardAddresses) == 0 {
+				t.Errorf("shard %d holds no session snapshots", i+1)
+			}
+			for _, a := range shardAddresses {
+				if j, ok := sessionAddresses[a]; ok {
+					t.Errorf("session address %s on shards %d and %d", a, j+1, i+1)
+				}
+				sessionAddresses[a] = i
+			}
 		}
 		if rawRows != uint64(len(flows)) || rolledFlows != uint64(len(flows)) {
 			t.Errorf("shards hold %d raw flows and %d in rollups, want %d each", rawRows, rolledFlows, len(flows))
 		}
 		if len(latencyTargets) != len(targets) {
 			t.Errorf("shards hold %d latency targets, want %d", len(latencyTargets), len(targets))
+		}
+		if len(sessionAddresses) != len(addresses) {
+			t.Errorf("shards hold %d session addresses, want %d", len(sessionAddresses), len(addresses))
 		}
 	})
 }
@@ -301,6 +335,18 @@ func manyTargets() []string {
 		targets[i] = fmt.Sprintf("rs%02d.example.net", i)
 	}
 	return targets
+}
+
+// manyAddresses are enough session addresses that both shards have some.
+func manyAddresses() []string {
+	addresses := make([]string, 16)
+	for i := range addresses {
+		addresses[i] = fmt.Sprintf("192.0.2.%d", i+1)
+		if i%2 == 1 {
+			addresses[i] = fmt.Sprintf("2001:db8::%x", i+1)
+		}
+	}
+	return addresses
 }
 
 func distinctStrings(t *testing.T, conn driver.Conn, query string) []string {
@@ -338,6 +384,7 @@ func TestClusterRetention(t *testing.T) {
 	days := []time.Time{day(time.April, 29), day(time.April, 30), day(time.May, 30), day(time.May, 31), day(time.June, 1)}
 	var flows []flow.Flow
 	var bins []analytics.LatencyBin
+	var snaps []analytics.SessionSnapshot
 	for i, d := range days {
 		batch := storetest.GenerateFlows(uint64(600+i), 2000, d, 24*time.Hour)
 		if err := []*clickhouse.Store{a, b}[i%2].WriteFlows(t.Context(), batch); err != nil {
@@ -345,8 +392,12 @@ func TestClusterRetention(t *testing.T) {
 		}
 		flows = append(flows, batch...)
 		bins = append(bins, storetest.GenerateLatency(uint64(700+i), manyTargets(), d, 12)...)
+		snaps = append(snaps, storetest.GenerateSessions(uint64(800+i), manyAddresses(), d, 6*time.Hour, 4)...)
 	}
 	if err := b.WriteLatency(t.Context(), bins); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.WriteSessions(t.Context(), snaps); err != nil {
 		t.Fatal(err)
 	}
 	partitions := func(t *testing.T, srv *chtest.Server, table string) []string {
@@ -362,8 +413,8 @@ func TestClusterRetention(t *testing.T) {
 	}
 
 	// Raw flows: 30 days before 2024-06-30 12:00 keeps May 31 and later.
-	// Rollups and latency bins: 45 days keeps May (its last day is after
-	// the cutoff, May 16 12:00) and drops April.
+	// Rollups, latency bins and session snapshots: 45 days keeps May (its
+	// last day is after the cutoff, May 16 12:00) and drops April.
 	now := time.Date(2024, time.June, 30, 12, 0, 0, 0, time.UTC)
 	if err := a.ApplyRetention(t.Context(), now, analytics.Retention{Raw: 30 * 24 * time.Hour, Rollup: 45 * 24 * time.Hour}); err != nil {
 		t.Fatal(err)
@@ -371,9 +422,10 @@ func TestClusterRetention(t *testing.T) {
 	for _, srv := range c.Servers {
 		t.Run(srv.Addr, func(t *testing.T) {
 			for table, want := range map[string][]string{
-				"flows_local":      {"20240531", "20240601"},
-				"flows_5m_local":   {"202405", "202406"},
-				"latency_5m_local": {"202405", "202406"},
+				"flows_local":                {"20240531", "20240601"},
+				"flows_5m_local":             {"202405", "202406"},
+				"latency_5m_local":           {"202405", "202406"},
+				"routeserver_sessions_local": {"202405", "202406"},
 			} {
 				if got := partitions(t, srv, table); !slices.Equal(got, want) {
 					t.Errorf("%s partitions after retention: %v, want %v", table, got, want)
@@ -384,20 +436,23 @@ func TestClusterRetention(t *testing.T) {
 	kept := slices.DeleteFunc(slices.Clone(flows), func(f flow.Flow) bool { return f.TimeReceived.Before(day(time.May, 31)) })
 	rolled := slices.DeleteFunc(slices.Clone(flows), func(f flow.Flow) bool { return f.TimeReceived.Before(day(time.May, 1)) })
 	keptBins := slices.DeleteFunc(slices.Clone(bins), func(b analytics.LatencyBin) bool { return b.Time.Before(day(time.May, 1)) })
+	keptSnaps := slices.DeleteFunc(slices.Clone(snaps), func(sn analytics.SessionSnapshot) bool { return sn.Time.Before(day(time.May, 1)) })
 	for _, s := range []*clickhouse.Store{a, b} {
 		storetest.CheckTotals(t, s, kept, analytics.TotalsQuery{From: everythingFrom, To: everythingTo})
 		storetest.CheckSeries(t, s, rolled, analytics.SeriesQuery{From: everythingFrom, To: everythingTo,
 			Step: 24 * time.Hour, GroupBy: analytics.GroupPair})
 		storetest.CheckLatency(t, s, keptBins, analytics.LatencyQuery{From: everythingFrom, To: everythingTo})
+		storetest.CheckSessions(t, s, keptSnaps, analytics.SessionQuery{From: everythingFrom, To: everythingTo})
 	}
-	// Three raw days, one rollup month and one latency month, on each
-	// of the two shards.
+	// Three raw days, one rollup month, one latency month and one
+	// session month, on each of the two shards.
 	want := `
 # HELP ixpd_analytics_clickhouse_partitions_dropped_total Partitions dropped by retention, by table.
 # TYPE ixpd_analytics_clickhouse_partitions_dropped_total counter
 ixpd_analytics_clickhouse_partitions_dropped_total{table="flows"} 6
 ixpd_analytics_clickhouse_partitions_dropped_total{table="flows_5m"} 2
 ixpd_analytics_clickhouse_partitions_dropped_total{table="latency_5m"} 2
+ixpd_analytics_clickhouse_partitions_dropped_total{table="routeserver_sessions"} 2
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "ixpd_analytics_clickhouse_partitions_dropped_total"); err != nil {
 		t.Error(err)
@@ -446,6 +501,13 @@ func TestClusterShardDown(t *testing.T) {
 		},
 		"Latency": func() error {
 			_, err := s.Latency(t.Context(), analytics.LatencyQuery{From: everythingFrom, To: everythingTo})
+			return err
+		},
+		"WriteSessions": func() error {
+			return s.WriteSessions(t.Context(), storetest.GenerateSessions(1, manyAddresses(), base, time.Hour, 1))
+		},
+		"Sessions": func() error {
+			_, err := s.Sessions(t.Context(), analytics.SessionQuery{From: everythingFrom, To: everythingTo})
 			return err
 		},
 		"ApplyRetention": func() error { return s.ApplyRetention(t.Context(), base, analytics.DefaultRetention) },

@@ -15,8 +15,10 @@ const (
 	opRawFlows  = "raw_flows"
 	opRetention = "retention"
 
-	opLatencyWrite = "latency_write"
-	opLatencyRead  = "latency_read"
+	opLatencyWrite  = "latency_write"
+	opLatencyRead   = "latency_read"
+	opSessionsWrite = "sessions_write"
+	opSessionsRead  = "sessions_read"
 )
 
 type metrics struct {
@@ -33,7 +35,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		rowsInserted: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "rows_inserted_total",
-			Help: "Rows inserted per table (flows and latency bins; the rollups are filled by the server's materialized view).",
+			Help: "Rows inserted per table (flows, latency bins and session snapshots; the rollups are filled by the server's materialized view).",
 		}, []string{"table"}),
 		rowsFailed: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "rows_failed_total",
@@ -58,18 +60,19 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Partitions dropped by retention, by table.",
 		}, []string{"table"}),
 	}
-	for _, op := range []string{opMigrate, opWrite, opTotals, opSeries, opRawFlows, opRetention, opLatencyWrite, opLatencyRead} {
+	for _, op := range []string{opMigrate, opWrite, opTotals, opSeries, opRawFlows, opRetention, opLatencyWrite, opLatencyRead,
+		opSessionsWrite, opSessionsRead} {
 		for _, kind := range []string{"unavailable", "other"} {
 			m.errors.WithLabelValues(op, kind)
 		}
 	}
-	for _, op := range []string{opTotals, opSeries, opRawFlows, opLatencyRead} {
+	for _, op := range []string{opTotals, opSeries, opRawFlows, opLatencyRead, opSessionsRead} {
 		m.querySeconds.WithLabelValues(op)
 	}
-	for _, table := range []string{tableFlows, tableLatency} {
+	for _, table := range []string{tableFlows, tableLatency, tableSessions} {
 		m.rowsInserted.WithLabelValues(table)
 	}
-	for _, table := range []string{tableFlows, tableFlows5m, tableLatency} {
+	for _, table := range []string{tableFlows, tableFlows5m, tableLatency, tableSessions} {
 		m.partitionsDropped.WithLabelValues(table)
 	}
 	if reg == nil {

@@ -10,7 +10,8 @@ import (
 )
 
 // partitioning says how a table's partition IDs map to time: flows by
-// UTC day (toYYYYMMDD), rollups and latency bins by UTC month (toYYYYMM).
+// UTC day (toYYYYMMDD), rollups, latency bins and session snapshots by UTC
+// month (toYYYYMM).
 type partitioning struct {
 	table  string
 	layout string                          // of the partition ID
@@ -18,17 +19,18 @@ type partitioning struct {
 }
 
 var (
-	byDay     = partitioning{tableFlows, "20060102", func(t time.Time) time.Time { return t.AddDate(0, 0, 1) }}
-	byMonth   = partitioning{tableFlows5m, "200601", func(t time.Time) time.Time { return t.AddDate(0, 1, 0) }}
-	latencyBy = partitioning{tableLatency, "200601", func(t time.Time) time.Time { return t.AddDate(0, 1, 0) }}
+	byDay      = partitioning{tableFlows, "20060102", func(t time.Time) time.Time { return t.AddDate(0, 0, 1) }}
+	byMonth    = partitioning{tableFlows5m, "200601", func(t time.Time) time.Time { return t.AddDate(0, 1, 0) }}
+	latencyBy  = partitioning{tableLatency, "200601", func(t time.Time) time.Time { return t.AddDate(0, 1, 0) }}
+	sessionsBy = partitioning{tableSessions, "200601", func(t time.Time) time.Time { return t.AddDate(0, 1, 0) }}
 )
 
 // ApplyRetention drops the partitions that end at or before the cutoffs
 // now − r.Raw (raw flows, partitioned by UTC day) and now − r.Rollup
-// (rollups and latency bins, partitioned by UTC month: a month goes when
-// all of it is past the cutoff, so they are kept up to a month longer than
-// r.Rollup). A
-// period that is not positive keeps everything. Dropping a partition is
+// (rollups, latency bins and session snapshots, partitioned by UTC month:
+// a month goes when all of it is past the cutoff, so they are kept up to a
+// month longer than r.Rollup). A period that is not positive keeps
+// everything. Dropping a partition is
 // instant and frees its disk space at once; ClickHouse refuses to drop a
 // partition larger than the server's max_partition_size_to_drop (50 GB by
 // default).
@@ -59,7 +61,7 @@ func (s *Store) retainNode(ctx context.Context, n node, now time.Time, r analyti
 	for _, c := range []struct {
 		p      partitioning
 		period time.Duration
-	}{{byDay, r.Raw}, {byMonth, r.Rollup}, {latencyBy, r.Rollup}} {
+	}{{byDay, r.Raw}, {byMonth, r.Rollup}, {latencyBy, r.Rollup}, {sessionsBy, r.Rollup}} {
 		if c.period <= 0 {
 			continue
 		}

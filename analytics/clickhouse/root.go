@@ -8,15 +8,15 @@
 // Storage: raw flows in a MergeTree table partitioned by UTC day, with
 // addresses as FixedString(16) (IPv4 mapped into ::ffff:0:0/96); 5-minute
 // rollups in a SummingMergeTree table partitioned by month and fed by a
-// materialized view; latency bins in a ReplacingMergeTree table
-// partitioned by month and read with FINAL; retention by dropping whole
-// partitions. Values from callers reach queries only as bound parameters
+// materialized view; latency bins and route-server session snapshots in
+// ReplacingMergeTree tables partitioned by month and read with FINAL;
+// retention by dropping whole partitions. Values from callers reach queries only as bound parameters
 // (18.16 has no server-side query parameters: the driver binds them
 // client-side, escaped).
 //
 // Scale-out: with Configuration.Cluster, every table above is a local
 // table on each server of the cluster (flows_local, flows_5m_local and its
-// view, latency_5m_local), and tables of the usual names are Distributed
+// view, latency_5m_local, routeserver_sessions_local), and tables of the usual names are Distributed
 // tables over them on every server, so that writes and reads are the same
 // statements as on one server (see cluster.go).
 //
@@ -51,6 +51,7 @@ const (
 	tableFlows      = "flows"
 	tableFlows5m    = "flows_5m"
 	tableLatency    = "latency_5m"
+	tableSessions   = "routeserver_sessions"
 )
 
 // Store is the ClickHouse analytics store. Its methods are safe for

@@ -222,6 +222,41 @@ ORDER BY (target, time)`},
 CREATE TABLE IF NOT EXISTS {db}.latency_5m AS {db}.latency_5m_local
 ENGINE = Distributed({cluster}, '{db}', 'latency_5m_local', cityHash64(target))`},
 	},
+	{
+		version:     5,
+		description: "route-server session snapshots",
+		// One row per session address and snapshot time (whole seconds),
+		// on latency_5m's pattern: a snapshot written again is a new row
+		// that replaces the old one when their parts merge, and reads use
+		// FINAL (see Sessions). Ordered by time first, as reads select a
+		// time range of every session; monthly partitions dropped with
+		// the rollup retention. The reject reasons are two arrays, the
+		// codes ascending and their counts.
+		statements: []string{`
+CREATE TABLE IF NOT EXISTS {db}.routeserver_sessions{local} (
+    time          DateTime('UTC'),
+    asn           UInt32,
+    address       String,
+    up            UInt8,
+    received      UInt32,
+    accepted      UInt32,
+    filtered      UInt32,
+    rpki_valid    UInt32,
+    rpki_unknown  UInt32,
+    rpki_invalid  UInt32,
+    irr_valid     UInt32,
+    reason_codes  Array(UInt16),
+    reason_counts Array(UInt32)
+) ENGINE = ReplacingMergeTree
+PARTITION BY toYYYYMM(time)
+ORDER BY (time, address)`},
+		// Sharded by address: a snapshot written again lands on the
+		// shard of the row it replaces, where FINAL and the merges see
+		// both.
+		distributed: []string{`
+CREATE TABLE IF NOT EXISTS {db}.routeserver_sessions AS {db}.routeserver_sessions_local
+ENGINE = Distributed({cluster}, '{db}', 'routeserver_sessions_local', cityHash64(address))`},
+	},
 }
 
 // Migrate creates the database if needed and applies the migrations that

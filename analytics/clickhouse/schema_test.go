@@ -71,7 +71,7 @@ func TestVersionGates(t *testing.T) {
 			t.Errorf("migration %d has version %d, want %d", i, m.version, i+1)
 		}
 	}
-	for _, v := range []uint32{1, 2, 4} {
+	for _, v := range []uint32{1, 2, 4, 5} {
 		if m := migrations[v-1]; m.minServer != (serverVersion{}) {
 			t.Errorf("baseline migration %d has a gate %s", v, m.minServer)
 		}

@@ -75,11 +75,12 @@ func TestMigrate(t *testing.T) {
 	conn := srv.Conn(t)
 	tables := tablesOf(t, conn, dbOf(t, s))
 	for name, want := range map[string][]string{
-		"schema_migrations": {"MergeTree"},
-		"flows":             {"MergeTree", "PARTITION BY toYYYYMMDD(time_received)"},
-		"flows_5m":          {"SummingMergeTree", "PARTITION BY toYYYYMM(bin)"},
-		"flows_5m_mv":       {"MaterializedView"},
-		"latency_5m":        {"ReplacingMergeTree", "PARTITION BY toYYYYMM(time)", "ORDER BY (target, time)"},
+		"schema_migrations":    {"MergeTree"},
+		"flows":                {"MergeTree", "PARTITION BY toYYYYMMDD(time_received)"},
+		"flows_5m":             {"SummingMergeTree", "PARTITION BY toYYYYMM(bin)"},
+		"flows_5m_mv":          {"MaterializedView"},
+		"latency_5m":           {"ReplacingMergeTree", "PARTITION BY toYYYYMM(time)", "ORDER BY (target, time)"},
+		"routeserver_sessions": {"ReplacingMergeTree", "PARTITION BY toYYYYMM(time)", "ORDER BY (time, address)"},
 	} {
 		got, ok := tables[name]
 		if !ok {
@@ -109,9 +110,9 @@ func TestMigrate(t *testing.T) {
 	if err := rows.Close(); err != nil {
 		t.Fatal(err)
 	}
-	want := []uint32{1, 2, 4}
+	want := []uint32{1, 2, 4, 5}
 	if !clickhouse.PreLowCardinality(s.ServerVersion()) {
-		want = []uint32{1, 2, 3, 4}
+		want = []uint32{1, 2, 3, 4, 5}
 	}
 	if !slices.Equal(versions, want) {
 		t.Errorf("schema_migrations versions = %v, want %v (server %s)", versions, want, s.ServerVersion())
@@ -162,13 +163,20 @@ func TestUnavailable(t *testing.T) {
 			_, err := s.Latency(ctx, analytics.LatencyQuery{From: everything.From, To: everything.To})
 			return err
 		},
+		"WriteSessions": func() error {
+			return s.WriteSessions(ctx, storetest.GenerateSessions(1, storetest.SessionAddresses, base, time.Hour, 1))
+		},
+		"Sessions": func() error {
+			_, err := s.Sessions(ctx, analytics.SessionQuery{From: everything.From, To: everything.To})
+			return err
+		},
 	} {
 		err := call()
 		if !errors.Is(err, analytics.ErrUnavailable) {
 			t.Errorf("%s() with the server down: error %v, want one wrapping analytics.ErrUnavailable", name, err)
 		}
 	}
-	for _, op := range []string{"write", "latency_write", "latency_read"} {
+	for _, op := range []string{"write", "latency_write", "latency_read", "sessions_write", "sessions_read"} {
 		if got := counterValue(t, reg, "ixpd_analytics_clickhouse_errors_total", op, "unavailable"); got != 1 {
 			t.Errorf("errors_total{op=%s,kind=unavailable} = %v, want 1", op, got)
 		}
@@ -223,6 +231,19 @@ func TestMetrics(t *testing.T) {
 	if _, err := s.Latency(t.Context(), analytics.LatencyQuery{From: base.AddDate(-1, 0, 0), To: base}); err != nil {
 		t.Fatal(err)
 	}
+	// 2 addresses × 2 times, and one of them again: 4 rows sent.
+	snaps := storetest.GenerateSessions(4, []string{"192.0.2.1", "2001:db8::1"}, base.AddDate(0, -2, 0), time.Hour, 2)
+	snaps = append(snaps, snaps[0])
+	if err := s.WriteSessions(t.Context(), snaps); err != nil {
+		t.Fatal(err)
+	}
+	snaps[0].Address = ""
+	if err := s.WriteSessions(t.Context(), snaps); err == nil {
+		t.Fatal("WriteSessions(empty address) succeeded")
+	}
+	if _, err := s.Sessions(t.Context(), analytics.SessionQuery{From: base.AddDate(-1, 0, 0), To: base}); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.ApplyRetention(t.Context(), base.AddDate(0, 0, 40), analytics.Retention{Raw: 30 * 24 * time.Hour,
 		Rollup: 60 * 24 * time.Hour}); err != nil {
 		t.Fatal(err)
@@ -233,13 +254,15 @@ func TestMetrics(t *testing.T) {
 ixpd_analytics_clickhouse_partitions_dropped_total{table="flows"} 1
 ixpd_analytics_clickhouse_partitions_dropped_total{table="flows_5m"} 0
 ixpd_analytics_clickhouse_partitions_dropped_total{table="latency_5m"} 1
+ixpd_analytics_clickhouse_partitions_dropped_total{table="routeserver_sessions"} 1
 # HELP ixpd_analytics_clickhouse_rows_failed_total Raw flow rows in batches that failed, rejected or not (see errors_total).
 # TYPE ixpd_analytics_clickhouse_rows_failed_total counter
 ixpd_analytics_clickhouse_rows_failed_total 10
-# HELP ixpd_analytics_clickhouse_rows_inserted_total Rows inserted per table (flows and latency bins; the rollups are filled by the server's materialized view).
+# HELP ixpd_analytics_clickhouse_rows_inserted_total Rows inserted per table (flows, latency bins and session snapshots; the rollups are filled by the server's materialized view).
 # TYPE ixpd_analytics_clickhouse_rows_inserted_total counter
 ixpd_analytics_clickhouse_rows_inserted_total{table="flows"} 1234
 ixpd_analytics_clickhouse_rows_inserted_total{table="latency_5m"} 6
+ixpd_analytics_clickhouse_rows_inserted_total{table="routeserver_sessions"} 4
 `
 	err := testutil.GatherAndCompare(reg, strings.NewReader(want),
 		"ixpd_analytics_clickhouse_rows_inserted_total", "ixpd_analytics_clickhouse_rows_failed_total",
@@ -247,13 +270,13 @@ ixpd_analytics_clickhouse_rows_inserted_total{table="latency_5m"} 6
 	if err != nil {
 		t.Error(err)
 	}
-	for _, op := range []string{"write", "latency_write"} {
+	for _, op := range []string{"write", "latency_write", "sessions_write"} {
 		if got := counterValue(t, reg, "ixpd_analytics_clickhouse_errors_total", op, "other"); got != 1 {
 			t.Errorf("errors_total{op=%s,kind=other} = %v, want 1", op, got)
 		}
 	}
-	if n := testutil.CollectAndCount(reg, "ixpd_analytics_clickhouse_query_seconds"); n != 4 {
-		t.Errorf("query_seconds: %d series, want 4 (totals, series, raw_flows, latency_read)", n)
+	if n := testutil.CollectAndCount(reg, "ixpd_analytics_clickhouse_query_seconds"); n != 5 {
+		t.Errorf("query_seconds: %d series, want 5 (totals, series, raw_flows, latency_read, sessions_read)", n)
 	}
 	if n := testutil.CollectAndCount(reg, "ixpd_analytics_clickhouse_insert_seconds"); n != 1 {
 		t.Errorf("insert_seconds: %d series, want 1", n)

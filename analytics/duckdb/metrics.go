@@ -17,7 +17,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		rowsInserted: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ixpd_analytics_duckdb_rows_inserted_total",
-			Help: "Rows written per table: raw flows appended, rollup rows merged, latency bins written.",
+			Help: "Rows written per table: raw flows appended, rollup rows merged, latency bins and session snapshots written.",
 		}, []string{"table"}),
 		rowsDeleted: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ixpd_analytics_duckdb_rows_deleted_total",
@@ -38,11 +38,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			return nil, fmt.Errorf("register duckdb store metrics: %w", err)
 		}
 	}
-	for _, table := range []string{tableFlows, tableRollup, tableLatency} {
+	for _, table := range []string{tableFlows, tableRollup, tableLatency, tableSessions} {
 		m.rowsInserted.WithLabelValues(table)
 		m.rowsDeleted.WithLabelValues(table)
 	}
-	for _, op := range []string{opMigrate, opWrite, opTotals, opSeries, opRawFlows, opRetention, opLatencyWrite, opLatencyRead} {
+	for _, op := range []string{opMigrate, opWrite, opTotals, opSeries, opRawFlows, opRetention, opLatencyWrite, opLatencyRead,
+		opSessionsWrite, opSessionsRead} {
 		m.errors.WithLabelValues(op)
 	}
 	return m, nil

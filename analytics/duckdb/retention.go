@@ -9,8 +9,8 @@ import (
 )
 
 // ApplyRetention deletes the UTC days of raw flows that end at or before
-// now − r.Raw and the days of rollups and latency bins that end at or
-// before now − r.Rollup.
+// now − r.Raw and the days of rollups, latency bins and session snapshots
+// that end at or before now − r.Rollup.
 // DuckDB has no partitions to drop: these are DELETEs on whole days, which
 // its zone maps on day and bin keep cheap; the space is reused after the
 // next checkpoint. A period of zero or less keeps that table forever.
@@ -29,6 +29,7 @@ func (s *Store) ApplyRetention(ctx context.Context, now time.Time, r analytics.R
 		{tableFlows, r.Raw, `DELETE FROM flows WHERE day < DATE '1970-01-01' + $1::INTEGER`},
 		{tableRollup, r.Rollup, `DELETE FROM flows_5m WHERE bin < make_timestamp($1::BIGINT * 86400000000)`},
 		{tableLatency, r.Rollup, `DELETE FROM latency_5m WHERE time < make_timestamp($1::BIGINT * 86400000000)`},
+		{tableSessions, r.Rollup, `DELETE FROM routeserver_sessions WHERE time < make_timestamp($1::BIGINT * 86400000000)`},
 	} {
 		if d.keep <= 0 {
 			continue

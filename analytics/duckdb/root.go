@@ -2,8 +2,10 @@
 // file, so that ixpd runs on a bare machine. Raw flows go to the flows
 // table through DuckDB's appender; the 5-minute rollups in flows_5m are
 // updated in the same transaction, because DuckDB has no materialized
-// views. Latency bins are in latency_5m, one row per target and bin.
-// DuckDB has no partitions either: retention deletes whole days.
+// views. Latency bins are in latency_5m, one row per target and bin, and
+// route-server session snapshots in routeserver_sessions, one row per
+// address and time. DuckDB has no partitions either: retention deletes
+// whole days.
 package duckdb
 
 import (
@@ -35,8 +37,10 @@ const (
 	opRawFlows  = "raw_flows"
 	opRetention = "retention"
 
-	opLatencyWrite = "latency_write"
-	opLatencyRead  = "latency_read"
+	opLatencyWrite  = "latency_write"
+	opLatencyRead   = "latency_read"
+	opSessionsWrite = "sessions_write"
+	opSessionsRead  = "sessions_read"
 )
 
 // errClosed is returned by every method after Close.

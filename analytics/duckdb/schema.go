@@ -9,9 +9,10 @@ import (
 
 // Table names.
 const (
-	tableFlows   = "flows"
-	tableRollup  = "flows_5m"
-	tableLatency = "latency_5m"
+	tableFlows    = "flows"
+	tableRollup   = "flows_5m"
+	tableLatency  = "latency_5m"
+	tableSessions = "routeserver_sessions"
 )
 
 // migration is one step of the schema; its version is its position in
@@ -108,6 +109,34 @@ var migrations = []migration{
 				buckets       USMALLINT[] NOT NULL,
 				counts        UINTEGER[] NOT NULL,
 				CHECK (len(buckets) = len(counts))
+			)`,
+		},
+	},
+	{
+		name: "route-server session snapshots",
+		statements: []string{
+			// One row per session address and snapshot time (whole
+			// seconds): WriteSessions deletes the rows of the batch's
+			// (address, time) pairs and inserts the new ones in one
+			// transaction, as WriteLatency does, for the same reasons
+			// without a primary key. Retention deletes whole days, with
+			// the rollups. Addresses compare and sort bytewise. The reject
+			// reasons are two lists, the codes ascending and their counts.
+			`CREATE TABLE routeserver_sessions (
+				time          TIMESTAMP NOT NULL,
+				asn           UINTEGER NOT NULL,
+				address       VARCHAR COLLATE "binary" NOT NULL,
+				up            BOOLEAN NOT NULL,
+				received      UINTEGER NOT NULL,
+				accepted      UINTEGER NOT NULL,
+				filtered      UINTEGER NOT NULL,
+				rpki_valid    UINTEGER NOT NULL,
+				rpki_unknown  UINTEGER NOT NULL,
+				rpki_invalid  UINTEGER NOT NULL,
+				irr_valid     UINTEGER NOT NULL,
+				reason_codes  USMALLINT[] NOT NULL,
+				reason_counts UINTEGER[] NOT NULL,
+				CHECK (len(reason_codes) = len(reason_counts))
 			)`,
 		},
 	},

@@ -448,8 +448,8 @@ func testLatencyRetention(t *testing.T, s analytics.Store) {
 // RunMigrateFromPrevious checks Migrate on a store whose schema is the one
 // before the latency table, with flows in it. s must be open and not
 // migrated; previous migrates it to that schema. The flows must survive,
-// and latency bins must be written and read after Migrate. The caller
-// closes s.
+// and latency bins and session snapshots must be written and read after
+// Migrate. The caller closes s.
 func RunMigrateFromPrevious(t *testing.T, s analytics.Store, previous func(context.Context) error) {
 	ctx := t.Context()
 	if err := previous(ctx); err != nil {
@@ -468,6 +468,9 @@ func RunMigrateFromPrevious(t *testing.T, s analytics.Store, previous func(conte
 	st := latencyState{}
 	st.write(bins)
 	checkLatency(t, s, st, analytics.LatencyQuery{From: everythingFrom, To: everythingTo})
+	snaps := GenerateSessions(17, SessionAddresses, base, time.Hour, 24)
+	writeSessions(t, s, snaps)
+	CheckSessions(t, s, snaps, analytics.SessionQuery{From: everythingFrom, To: everythingTo})
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatalf("second Migrate(): %v", err)
 	}
@@ -476,4 +479,5 @@ func RunMigrateFromPrevious(t *testing.T, s analytics.Store, previous func(conte
 	flows = append(flows, more...)
 	CheckTotals(t, s, flows, analytics.TotalsQuery{From: everythingFrom, To: everythingTo})
 	checkLatency(t, s, st, analytics.LatencyQuery{From: everythingFrom, To: everythingTo})
+	CheckSessions(t, s, snaps, analytics.SessionQuery{From: everythingFrom, To: everythingTo})
 }

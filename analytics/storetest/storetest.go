@@ -22,7 +22,14 @@
 // bins with the rollups. RunMigrateFromPrevious checks the migration that
 // added them, on a store with flows.
 //
-// CheckTotals, CheckSeries and CheckLatency are for a store's own tests of
+// And the contract of analytics.SessionStore: session snapshots
+// round-trip exactly (reasons as a map, none as nil, times to the second
+// in UTC), sorted by time and address bytewise, [From, To) on the
+// snapshot times, a snapshot written again replaces the old one (the
+// later of one batch too), a bad snapshot fails its batch whole, and
+// retention drops snapshots with the rollups.
+//
+// CheckTotals, CheckSeries, CheckLatency and CheckSessions are for a store's own tests of
 // what the suite cannot set up, such as several stores over one database.
 package storetest
 
@@ -82,6 +89,7 @@ func Run(t *testing.T, open func(t *testing.T) analytics.Store) {
 	t.Run("Retention", func(t *testing.T) { testRetention(t, fresh(t)) })
 	t.Run("LargeBatch", func(t *testing.T) { testLargeBatch(t, fresh(t)) })
 	runLatency(t, fresh)
+	runSessions(t, fresh)
 	t.Run("Closed", func(t *testing.T) { testClosed(t, open) })
 }
 
@@ -544,5 +552,13 @@ func testClosed(t *testing.T, open func(*testing.T) analytics.Store) {
 	_, err = s.Latency(ctx, analytics.LatencyQuery{From: everythingFrom, To: everythingTo})
 	if !errors.Is(err, analytics.ErrUnavailable) {
 		t.Errorf("Latency() after Close() error = %v, want one wrapping ErrUnavailable", err)
+	}
+	err = s.WriteSessions(ctx, GenerateSessions(16, SessionAddresses, base, time.Hour, 1))
+	if !errors.Is(err, analytics.ErrUnavailable) {
+		t.Errorf("WriteSessions() after Close() error = %v, want one wrapping ErrUnavailable", err)
+	}
+	_, err = s.Sessions(ctx, analytics.SessionQuery{From: everythingFrom, To: everythingTo})
+	if !errors.Is(err, analytics.ErrUnavailable) {
+		t.Errorf("Sessions() after Close() error = %v, want one wrapping ErrUnavailable", err)
 	}
 }
