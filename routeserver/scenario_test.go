@@ -201,6 +201,69 @@ func without(list, drop []string) []string {
 	return out
 }
 
+// scCensus computes the census of the scenario's sessions: each route
+// counts on its sender's session of the route's family. An accepted
+// route's RPKI and IRR states are its info communities; a filtered one is
+// RPKI invalid for reason 13 and unknown otherwise (no other filtered
+// route of the scenario is covered by a VRP), and IRR valid when its
+// member has IRR data (all but D) and neither IRR reason (9, 10) applies.
+// The members in down have their sessions down and no routes.
+func scCensus(anns []announcement, down ...*scMember) []routeserver.SessionCensus {
+	var out []routeserver.SessionCensus
+	for _, m := range []*scMember{&scA, &scB, &scC, &scD} {
+		for _, a := range []netip.Addr{m.addr4, m.addr6} {
+			if a.IsValid() {
+				out = append(out, routeserver.SessionCensus{ASN: m.asn, Address: a, Up: !slices.Contains(down, m)})
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b routeserver.SessionCensus) int { return a.Address.Compare(b.Address) })
+	byAddr := map[netip.Addr]*routeserver.SessionCensus{}
+	for i := range out {
+		byAddr[out[i].Address] = &out[i]
+	}
+	for _, an := range anns {
+		if slices.Contains(down, an.from) {
+			continue
+		}
+		n := byAddr[an.from.addr4]
+		if an.route.Prefix.Addr().Is6() {
+			n = byAddr[an.from.addr6]
+		}
+		n.Received++
+		if an.filtered == nil {
+			n.Accepted++
+			switch {
+			case slices.Contains(an.info, rpkiValid()):
+				n.RPKIValid++
+			case slices.Contains(an.info, rpkiUnknown()):
+				n.RPKIUnknown++
+			}
+			if slices.Contains(an.info, irrValid()) {
+				n.IRRValid++
+			}
+			continue
+		}
+		n.Filtered++
+		if n.Reasons == nil {
+			n.Reasons = map[uint16]uint32{}
+		}
+		for _, code := range an.filtered {
+			n.Reasons[uint16(code)]++
+		}
+		if slices.Contains(an.filtered, routeserver.ReasonRPKIInvalid) {
+			n.RPKIInvalid++
+		} else {
+			n.RPKIUnknown++
+		}
+		if an.from != &scD && !slices.Contains(an.filtered, routeserver.ReasonIRRPrefix) &&
+			!slices.Contains(an.filtered, routeserver.ReasonIRROrigin) {
+			n.IRRValid++
+		}
+	}
+	return out
+}
+
 var cmpScenario = cmp.Options{cmpRoutes, cmpopts.EquateEmpty(), cmpopts.SortSlices(func(a, b string) bool { return a < b })}
 
 // scMembersFile writes the members file with the ixpd extension.
@@ -452,11 +515,66 @@ func TestScenarios(t *testing.T) {
 		})
 	}
 
+	waitCensus := func(t *testing.T, anns []announcement, down ...*scMember) {
+		t.Helper()
+		want := scCensus(anns, down...)
+		peertest.WaitFor(t, 30*time.Second, "the census of every session", func() (bool, string) {
+			got, err := rs.Census(ctx)
+			if err != nil {
+				return false, err.Error()
+			}
+			diff := cmp.Diff(got, want, cmpRoutes)
+			return diff == "", "(-got +want)\n" + diff
+		})
+	}
+
 	t.Run("every member receives exactly what the policy allows", func(t *testing.T) {
 		waitAll(t, anns)
 	})
 	t.Run("filtered routes show with their reasons", func(t *testing.T) {
 		waitFiltered(t, anns)
+	})
+	t.Run("the census counts every session's routes", func(t *testing.T) {
+		waitCensus(t, anns)
+		got, err := rs.Census(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Spelled out for A's IPv4 session, in case scCensus shares a
+		// mistake with Census.
+		i := slices.IndexFunc(got, func(c routeserver.SessionCensus) bool { return c.Address == scA.addr4 })
+		if i < 0 {
+			t.Fatalf("no census of %s", scA.addr4)
+		}
+		a := got[i]
+		wantReasons := map[uint16]uint32{1: 1, 8: 1, 9: 3, 10: 1, 13: 1, 14: 1, 16: 1, 17: 2}
+		if diff := cmp.Diff(a.Reasons, wantReasons); diff != "" {
+			t.Errorf("census of %s: reasons (-got +want):\n%s", scA.addr4, diff)
+		}
+		if a.RPKIValid != 2 || a.RPKIInvalid != 1 || a.Filtered != 9 || !a.Up {
+			t.Errorf("census of %s: %d RPKI valid, %d invalid, %d filtered, up %t; want 2, 1, 9, up",
+				scA.addr4, a.RPKIValid, a.RPKIInvalid, a.Filtered, a.Up)
+		}
+		// The looking glass counts the same routes its own way.
+		ns, err := rs.Neighbors(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range ns {
+			i := slices.IndexFunc(got, func(c routeserver.SessionCensus) bool { return c.Address == n.Address })
+			if i < 0 {
+				t.Errorf("neighbor %s has no census", n.Address)
+				continue
+			}
+			c := got[i]
+			if c.Received != n.Routes.Received || c.Accepted != n.Routes.Accepted || c.Filtered != n.Routes.Filtered {
+				t.Errorf("census of %s: %d received, %d accepted, %d filtered; Neighbors says %+v",
+					n.Address, c.Received, c.Accepted, c.Filtered, n.Routes)
+			}
+		}
+		if len(ns) != len(got) {
+			t.Errorf("%d census entries for %d neighbors", len(got), len(ns))
+		}
 	})
 	t.Run("graceful shutdown from a member lowers the route's preference", func(t *testing.T) {
 		_, paths, err := rs.Lookup(ctx, pfx("16.60.0.0/24"))
@@ -526,6 +644,7 @@ func TestScenarios(t *testing.T) {
 		waitAll(t, next)
 		waitFiltered(t, next)
 		t.Logf("VRP change to members updated: %s", time.Since(start).Round(100*time.Millisecond))
+		waitCensus(t, next) // one more RPKI invalid, one less unknown
 		sessionsStayed(t)
 		anns = next
 	})
@@ -629,6 +748,14 @@ func TestScenarios(t *testing.T) {
 		if !strings.Contains(out, "16.20.1.0/24") && !strings.Contains(out, "16.10.0.0/24") {
 			t.Errorf("gobgp neighbor %s adj-out: want A's routes in\n%s", scB.addr4, out)
 		}
+	})
+	// Last: it takes a member away.
+	t.Run("a stopped member shows down in the census, without routes", func(t *testing.T) {
+		waitCensus(t, anns)
+		if err := x.routers[scD.name].Stop(); err != nil {
+			t.Fatal(err)
+		}
+		waitCensus(t, anns, &scD)
 	})
 }
 
