@@ -182,6 +182,11 @@ func TestOpenAPIMatchesRouter(t *testing.T) {
 	a := newTestAPI(t, Configuration{}, nil)
 	var routes []string
 	for _, r := range a.router().Routes() {
+		// The dashboard's embedded files are not API operations; the
+		// document mentions them under "/".
+		if r.Path == "/ui/*filepath" {
+			continue
+		}
 		path := r.Path
 		for _, seg := range strings.Split(path, "/") {
 			if strings.HasPrefix(seg, ":") {

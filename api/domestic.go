@@ -12,37 +12,21 @@ import (
 )
 
 // domesticBytes sums domestic member-edge bytes of one path class per
-// member: the member whose router exported the flow is on one side of the
-// pair (the other side is 0 or another member).
+// member (see analytics.DomesticBytes).
 func domesticBytes(ctx context.Context, st analytics.Store, r timeRange, pc flow.PathClass) (total uint64, byMember map[uint32]uint64, err error) {
-	points, err := st.Series(ctx, analytics.SeriesQuery{From: r.from, To: r.to, Step: r.to.Sub(r.from).Truncate(analytics.BinSize),
-		GroupBy: analytics.GroupPair, Domestic: true, Role: flow.RoleMemberEdge, PathClass: pc})
-	if err != nil {
-		return 0, nil, err
-	}
-	byMember = map[uint32]uint64{}
-	for _, p := range points {
-		total += p.Bytes
-		if p.Key != 0 {
-			byMember[uint32(p.Key)] += p.Bytes
-		}
-		if p.Key2 != 0 && p.Key2 != p.Key {
-			byMember[uint32(p.Key2)] += p.Bytes
-		}
-	}
-	return total, byMember, nil
+	return analytics.DomesticBytes(ctx, st, r.from, r.to, pc)
 }
 
-// share renders a local share, or why there is none.
+// share renders a local share, or why there is none (see
+// analytics.NewDomesticShare).
 func share(viaIXP, viaTransit uint64, hasExporter bool) gin.H {
-	out := gin.H{"via_ixp_bytes": viaIXP, "via_transit_bytes": viaTransit, "local_share": nil}
-	switch s, ok := analytics.LocalShare(viaIXP, viaTransit); {
-	case !hasExporter:
-		out["note"] = "no edge exporter: local share not computable"
-	case !ok:
-		out["note"] = "no domestic traffic seen in this range"
-	default:
-		out["local_share"] = s
+	d := analytics.NewDomesticShare(viaIXP, viaTransit, hasExporter)
+	out := gin.H{"via_ixp_bytes": d.ViaIXPBytes, "via_transit_bytes": d.ViaTransitBytes, "local_share": nil}
+	if d.LocalShare != nil {
+		out["local_share"] = *d.LocalShare
+	}
+	if d.Note != "" {
+		out["note"] = d.Note
 	}
 	return out
 }

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"fmt"
-	"math"
 	"net/http"
 	"slices"
 	"strings"
@@ -14,24 +13,14 @@ import (
 	"github.com/ixpd/ixpd/analytics"
 )
 
-// LatencyTarget describes a probe target for the API: the prober measures,
-// the store keeps bins by Name, and this says what the name stands for.
-type LatencyTarget struct {
-	Name    string `json:"name"`
-	Address string `json:"address"`
-	Method  string `json:"method"`
-	// Path is "ixp" or "transit": how the probes reach the target.
-	Path  string `json:"path"`
-	Group string `json:"group,omitempty"`
-	// MemberASN is set for a member's peering-LAN address, probed because
-	// it is in the members file: member-level data, shown with a token.
-	MemberASN uint32 `json:"member_asn,omitempty"`
-}
+// LatencyTarget describes a probe target for the API (see
+// analytics.LatencyTarget).
+type LatencyTarget = analytics.LatencyTarget
 
 // Latency paths.
 const (
-	PathIXP     = "ixp"
-	PathTransit = "transit"
+	PathIXP     = analytics.LatencyPathIXP
+	PathTransit = analytics.LatencyPathTransit
 )
 
 // latencyPoint is one step of a target's series.
@@ -47,14 +36,7 @@ type latencyTargetBody struct {
 }
 
 // latencyGroup compares the exchange path with the transit path.
-type latencyGroup struct {
-	Group           string   `json:"group"`
-	IXPMedianMs     *float64 `json:"ixp_median_ms"`
-	TransitMedianMs *float64 `json:"transit_median_ms"`
-	// GainMs is the transit median minus the IXP median: how much faster
-	// the exchange path is.
-	GainMs *float64 `json:"gain_ms"`
-}
+type latencyGroup = analytics.LatencyGroup
 
 // latency answers GET /api/v1/latency?from&to&step&target=: per-target
 // statistics and series, and the gain per comparison group. Member
@@ -98,14 +80,14 @@ func (a *Component) latency(c *gin.Context) {
 		}
 		visible = picked
 	}
-	bins, err := latencyBins(c.Request.Context(), st, r.from, r.to, visible)
+	bins, err := analytics.LatencyBinsByTarget(c.Request.Context(), st, r.from, r.to, visible)
 	if err != nil {
 		writeError(c, err)
 		return
 	}
 	a.addLiveBins(bins, visible, r)
 	body := gin.H{"from": r.from, "to": r.to, "step": r.step.String(), "targets": targetBodies(visible, bins, r),
-		"groups": latencyGroups(visible, bins)}
+		"groups": analytics.LatencyGroups(visible, bins)}
 	c.JSON(http.StatusOK, body)
 }
 
@@ -127,26 +109,6 @@ func (a *Component) addLiveBins(bins map[string][]analytics.LatencyBin, targets 
 		}
 		bins[t.Name] = append(stored, live)
 	}
-}
-
-// latencyBins reads the bins of targets, by target name.
-func latencyBins(ctx context.Context, st analytics.LatencyStore, from, to time.Time, targets []LatencyTarget) (map[string][]analytics.LatencyBin, error) {
-	out := map[string][]analytics.LatencyBin{}
-	if len(targets) == 0 {
-		return out, nil
-	}
-	names := make([]string, len(targets))
-	for i, t := range targets {
-		names[i] = t.Name
-	}
-	bins, err := st.Latency(ctx, analytics.LatencyQuery{From: from, To: to, Targets: names})
-	if err != nil {
-		return nil, err
-	}
-	for _, b := range bins {
-		out[b.Target] = append(out[b.Target], b)
-	}
-	return out, nil
 }
 
 // targetBodies builds each target's statistics over the range and its
@@ -177,52 +139,6 @@ func targetBodies(targets []LatencyTarget, bins map[string][]analytics.LatencyBi
 	return out
 }
 
-// latencyGroups compares, per group, the median over every IXP-path
-// target with the median over every transit-path target.
-func latencyGroups(targets []LatencyTarget, bins map[string][]analytics.LatencyBin) []latencyGroup {
-	type paths struct{ ixp, transit []analytics.LatencyBin }
-	byGroup := map[string]*paths{}
-	var names []string
-	for _, t := range targets {
-		if t.Group == "" {
-			continue
-		}
-		g := byGroup[t.Group]
-		if g == nil {
-			g = &paths{}
-			byGroup[t.Group] = g
-			names = append(names, t.Group)
-		}
-		switch t.Path {
-		case PathIXP:
-			g.ixp = append(g.ixp, bins[t.Name]...)
-		case PathTransit:
-			g.transit = append(g.transit, bins[t.Name]...)
-		}
-	}
-	slices.Sort(names)
-	out := make([]latencyGroup, 0, len(names))
-	for _, n := range names {
-		g := byGroup[n]
-		lg := latencyGroup{Group: n, IXPMedianMs: median(g.ixp), TransitMedianMs: median(g.transit)}
-		if lg.IXPMedianMs != nil && lg.TransitMedianMs != nil {
-			gain := *lg.TransitMedianMs - *lg.IXPMedianMs
-			lg.GainMs = &gain
-		}
-		out = append(out, lg)
-	}
-	return out
-}
-
-// median is the median RTT over bins, or nil without answers.
-func median(bins []analytics.LatencyBin) *float64 {
-	st := analytics.MergeLatency(bins)
-	if st.Received == 0 || math.IsNaN(st.MedianMs) {
-		return nil
-	}
-	return &st.MedianMs
-}
-
 // ixpMedianLatency is the median RTT over every IXP-path target in
 // [from, to), for the map feed; false without answers.
 func (a *Component) ixpMedianLatency(ctx context.Context, st analytics.LatencyStore, from, to time.Time) (float64, bool) {
@@ -235,7 +151,7 @@ func (a *Component) ixpMedianLatency(ctx context.Context, st analytics.LatencySt
 			ixp = append(ixp, t)
 		}
 	}
-	bins, err := latencyBins(ctx, st, from, to, ixp)
+	bins, err := analytics.LatencyBinsByTarget(ctx, st, from, to, ixp)
 	if err != nil {
 		return 0, false
 	}
@@ -243,9 +159,5 @@ func (a *Component) ixpMedianLatency(ctx context.Context, st analytics.LatencySt
 	for _, bs := range bins {
 		all = append(all, bs...)
 	}
-	m := median(all)
-	if m == nil {
-		return 0, false
-	}
-	return *m, true
+	return analytics.LatencyMedian(all)
 }

@@ -16,6 +16,9 @@ import (
 type Exchange struct {
 	Name, NameLong, Country, City string
 	Latitude, Longitude           float64
+	// TimeZone is the IANA zone the dashboard shows times in (config
+	// ixp.time_zone); "" means UTC.
+	TimeZone string
 	// Members counts the members in the members file now.
 	Members func() int
 	// MemberASNs lists them.

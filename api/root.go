@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/ixpd/ixpd/analytics"
+	"github.com/ixpd/ixpd/analytics/report"
 	"github.com/ixpd/ixpd/flow/collector"
 	"github.com/ixpd/ixpd/routeserver"
 )
@@ -49,6 +50,9 @@ type Dependencies struct {
 	Gatherer prometheus.Gatherer
 	// Version is shown by /healthz.
 	Version string
+	// Report builds the monthly report of a month, YYYY-MM (nil: not
+	// served).
+	Report func(ctx context.Context, month string) (*report.Report, error)
 }
 
 // Component is the HTTP API.
@@ -61,6 +65,7 @@ type Component struct {
 	handler  http.Handler
 	mapCache mapCache
 	limiter  *limiter
+	ui       *uiAssets
 
 	srv *http.Server
 	eg  errgroup.Group
@@ -102,6 +107,11 @@ func New(logger *slog.Logger, reg prometheus.Registerer, cfg Configuration, deps
 			return nil, fmt.Errorf("register API metrics: %w", err)
 		}
 	}
+	ui, err := newUIAssets()
+	if err != nil {
+		return nil, err
+	}
+	a.ui = ui
 	a.handler = a.router()
 	return a, nil
 }
@@ -127,6 +137,9 @@ func (a *Component) router() *gin.Engine {
 	r.GET("/healthz", a.healthz)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(a.deps.Gatherer, promhttp.HandlerOpts{})))
 	r.GET("/api/v1/openapi.json", a.openAPI)
+	r.GET("/", a.uiIndex)
+	r.GET("/ui/*filepath", a.uiAsset)
+	r.GET("/api/v1/ui/config", a.uiConfig)
 
 	lg := r.Group("/api/v1/routeserver")
 	if !a.cfg.PublicLookingGlass {
@@ -154,6 +167,7 @@ func (a *Component) router() *gin.Engine {
 	r.GET("/api/v1/map.geojson", public, a.mapFeed)
 	r.GET("/api/v1/latency", public, a.latency)
 	r.GET("/api/v1/domestic", a.require(), a.domestic)
+	r.GET("/api/v1/reports/monthly/:month", a.require(), a.monthlyReport)
 	if a.cfg.Pprof {
 		// Not in the OpenAPI document: a debugging aid, off by default.
 		r.GET("/debug/pprof/*profile", a.require(), gin.WrapF(func(w http.ResponseWriter, req *http.Request) {

@@ -80,6 +80,14 @@ func (s SavingsInput) param(key string) analytics.SavingsParam {
 	return analytics.SavingsParam{Value: s.Value, Low: s.Low, High: s.High, Source: src}
 }
 
+// Params are the three inputs of the estimate as the analytics package
+// takes them, each with its source (the configuration key when the
+// configuration gives none).
+func (s Savings) Params() (transitPrice, ixpCost, alpha analytics.SavingsParam) {
+	return s.TransitPrice.param("transit_price_usd_per_mbps_month"), s.IXPCost.param("ixp_cost_usd_per_mbps_month"),
+		s.Alpha.param("alpha")
+}
+
 // savings answers GET /api/v1/savings?month=YYYY-MM: the month's avoided
 // transit cost on the p95 and peak of IXP traffic, with its band and
 // every input.
@@ -92,22 +100,17 @@ func (a *Component) savings(c *gin.Context) {
 	if month == "" {
 		month = time.Now().UTC().AddDate(0, -1, 0).Format("2006-01") // the last full month
 	}
-	from, to, err := analytics.MonthRange(month)
-	if err != nil {
+	if _, _, err := analytics.MonthRange(month); err != nil {
 		writeError(c, &badRequest{param: "month", err: errors.New(trimParam(err.Error(), "month"))})
 		return
 	}
-	r := timeRange{from: from, to: to, step: analytics.BinSize}
-	points, err := st.Series(c.Request.Context(), ixpTraffic(r, analytics.BinSize, analytics.GroupNone))
+	transit, ixpCost, alpha := a.deps.Savings.Params()
+	res, sum, err := analytics.MonthSavings(c.Request.Context(), st, analytics.SavingsInput{Month: month,
+		TransitPrice: transit, IXPCost: ixpCost, Alpha: alpha})
 	if err != nil {
 		writeError(c, err)
 		return
 	}
-	sum := analytics.Summarize(analytics.FillSeries(points, from, to, analytics.BinSize))
-	cfg := a.deps.Savings
-	res := analytics.Savings(analytics.SavingsInput{Month: month, P95Bps: sum.P95Bps, PeakBps: sum.PeakBps,
-		TransitPrice: cfg.TransitPrice.param("transit_price_usd_per_mbps_month"),
-		IXPCost:      cfg.IXPCost.param("ixp_cost_usd_per_mbps_month"), Alpha: cfg.Alpha.param("alpha")})
 	c.JSON(http.StatusOK, gin.H{
 		"month": month, "p95_mbps": res.P95Mbps, "peak_mbps": res.PeakMbps,
 		"transit_price_usd_per_mbps_month": res.Input.TransitPrice.Value, "ixp_cost_usd_per_mbps_month": res.Input.IXPCost.Value,

@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"time"
@@ -92,24 +93,77 @@ func (a *Component) store(c *gin.Context) (analytics.Store, bool) {
 	return a.deps.Store, true
 }
 
-// trafficSummary is peak, p95, average and volume of IXP traffic.
+// trafficSummary is peak, p95, average and volume of IXP traffic, overall
+// and per address family, and the rate of the last complete bin.
 func (a *Component) trafficSummary(c *gin.Context) {
 	st, r, ok := a.storeAndRange(c)
 	if !ok {
 		return
 	}
-	points, err := st.Series(c.Request.Context(), ixpTraffic(r, analytics.BinSize, analytics.GroupNone))
+	points, err := st.Series(c.Request.Context(), ixpTraffic(r, analytics.BinSize, analytics.GroupFamily))
 	if err != nil {
 		writeError(c, err)
 		return
 	}
-	s := analytics.Summarize(analytics.FillSeries(points, r.from, r.to, analytics.BinSize))
-	body := gin.H{"from": r.from, "to": r.to, "peak_bps": s.PeakBps, "p95_bps": s.P95Bps, "avg_bps": s.AvgBps,
-		"volume_bytes": s.VolumeBytes, "bins": s.Bins, "missing_bins": s.MissingBins}
-	if s.Bins > 0 {
-		body["peak_at"] = s.PeakAt
+	c.JSON(http.StatusOK, summaryBody(points, r, time.Now()))
+}
+
+// summaryBody is the traffic summary of 5-minute points grouped by
+// family: the overall figures, the same per family (IPv4 and IPv6 always,
+// others when they carry traffic) and the current rate, which is the rate
+// of the last complete 5-minute bin before min(to, now), null when that bin
+// has no traffic.
+func summaryBody(points []analytics.Point, r timeRange, now time.Time) gin.H {
+	bins := analytics.FillSeries(points, r.from, r.to, analytics.BinSize)
+	s := analytics.Summarize(bins)
+	body := gin.H{"from": r.from, "to": r.to, "bins": s.Bins, "missing_bins": s.MissingBins}
+	maps.Copy(body, summaryFigures(s))
+	byFamily := analytics.FillSeriesByKey(points, r.from, r.to, analytics.BinSize)
+	families := []gin.H{}
+	for _, fam := range summaryFamilies(byFamily) {
+		fb, ok := byFamily[analytics.SeriesKey{Key: fam}]
+		if !ok {
+			fb = analytics.FillSeries(nil, r.from, r.to, analytics.BinSize)
+		}
+		f := summaryFigures(analytics.Summarize(fb))
+		f["family"] = fam
+		families = append(families, f)
 	}
-	c.JSON(http.StatusOK, body)
+	body["families"] = families
+	end := r.to
+	if now.Before(end) {
+		end = now
+	}
+	current := analytics.Bin(end).Add(-analytics.BinSize)
+	body["current_at"], body["current_bps"] = current, nil
+	for _, b := range bins {
+		if b.Start.Equal(current) && !b.Missing {
+			body["current_bps"] = b.Bps
+		}
+	}
+	return body
+}
+
+// summaryFigures are the figures of a summary shown overall and per family.
+func summaryFigures(s analytics.Summary) gin.H {
+	out := gin.H{"peak_bps": s.PeakBps, "p95_bps": s.P95Bps, "avg_bps": s.AvgBps, "volume_bytes": s.VolumeBytes}
+	if s.Bins > 0 {
+		out["peak_at"] = s.PeakAt
+	}
+	return out
+}
+
+// summaryFamilies lists 4 and 6, then any other family key with traffic.
+func summaryFamilies(byFamily map[analytics.SeriesKey][]analytics.SeriesBin) []uint64 {
+	out := []uint64{4, 6}
+	var others []uint64
+	for k := range byFamily {
+		if k.Key != 4 && k.Key != 6 {
+			others = append(others, k.Key)
+		}
+	}
+	slices.Sort(others)
+	return append(out, others...)
 }
 
 // groupKey names a series' group in the response.
@@ -145,7 +199,9 @@ func (a *Component) traffic(c *gin.Context) {
 		writeError(c, &badRequest{param: "group_by", err: fmt.Errorf("%q is not none, member, pair or family", group)})
 		return
 	}
-	points, err := st.Series(c.Request.Context(), ixpTraffic(r, r.step, group))
+	// 5-minute bins, read once: each step's average is its bytes over the
+	// step, its max the highest 5-minute rate inside it.
+	points, err := st.Series(c.Request.Context(), ixpTraffic(r, analytics.BinSize, group))
 	if err != nil {
 		writeError(c, err)
 		return
@@ -153,6 +209,10 @@ func (a *Component) traffic(c *gin.Context) {
 	byKey := analytics.FillSeriesByKey(points, r.from, r.to, r.step)
 	if group == analytics.GroupNone && len(byKey) == 0 {
 		byKey[analytics.SeriesKey{}] = analytics.FillSeries(nil, r.from, r.to, r.step)
+	}
+	var maxByKey map[analytics.SeriesKey][]float64
+	if r.step > analytics.BinSize {
+		maxByKey = stepMaxima(points, byKey, r.step)
 	}
 	keys := make([]analytics.SeriesKey, 0, len(byKey))
 	for k := range byKey {
@@ -166,15 +226,60 @@ func (a *Component) traffic(c *gin.Context) {
 	})
 	series := make([]gin.H, 0, len(keys))
 	for _, k := range keys {
-		pts := make([][2]any, 0, len(byKey[k]))
-		for _, b := range byKey[k] {
+		bins := byKey[k]
+		pts := make([][2]any, 0, len(bins))
+		for _, b := range bins {
 			pts = append(pts, [2]any{b.Start, b.Bps})
 		}
 		s := groupKey(group, k)
 		s["points"] = pts
+		if maxByKey != nil {
+			maxima := maxByKey[k]
+			maxPts := make([][2]any, 0, len(bins))
+			for i, b := range bins {
+				m := 0.0
+				if maxima != nil {
+					m = maxima[i]
+				}
+				maxPts = append(maxPts, [2]any{b.Start, m})
+			}
+			s["max_points"] = maxPts
+		}
 		series = append(series, s)
 	}
 	c.JSON(http.StatusOK, gin.H{"from": r.from, "to": r.to, "step": r.step.String(), "group_by": group, "series": series})
+}
+
+// stepMaxima is, per group and per step of steps (the filled series of
+// each group in steps of step), the highest rate of a 5-minute bin inside
+// the step. points are 5-minute bins sorted by Time, Key, Key2 (as
+// Store.Series returns them); a bin without a point counts as zero, and
+// points of one bin and group given more than once are summed first.
+func stepMaxima(points []analytics.Point, steps map[analytics.SeriesKey][]analytics.SeriesBin, step time.Duration) map[analytics.SeriesKey][]float64 {
+	out := make(map[analytics.SeriesKey][]float64, len(steps))
+	for i := 0; i < len(points); {
+		p := points[i]
+		bytes := p.Bytes
+		for i++; i < len(points) && points[i].Time.Equal(p.Time) && points[i].Key == p.Key && points[i].Key2 == p.Key2; i++ {
+			bytes += points[i].Bytes
+		}
+		k := analytics.SeriesKey{Key: p.Key, Key2: p.Key2}
+		bins := steps[k]
+		if len(bins) == 0 || p.Time.Before(bins[0].Start) {
+			continue
+		}
+		j := int(p.Time.Sub(bins[0].Start) / step)
+		if j >= len(bins) {
+			continue
+		}
+		m := out[k]
+		if m == nil {
+			m = make([]float64, len(bins))
+			out[k] = m
+		}
+		m[j] = max(m[j], 8*float64(bytes)/analytics.BinSize.Seconds())
+	}
+	return out
 }
 
 // matrix is the bytes exchanged per (source member, destination member).

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ixpd/ixpd/analytics"
@@ -257,4 +258,155 @@ func memoryStore(t *testing.T) *duckdb.Store {
 		t.Fatal(err)
 	}
 	return store
+}
+
+// familyAPI is trafficAPI plus IPv6 traffic: 7.5 MB at 00:11 (bin 2,
+// 200,000 bps) and 3.75 MB at 00:16 (bin 3, 100,000 bps).
+func familyAPI(t *testing.T) (*Component, time.Time) {
+	t.Helper()
+	a, start := trafficAPI(t)
+	v6 := func(at time.Duration, bytes uint64) flow.Flow {
+		return flow.Flow{TimeReceived: start.Add(at), Exporter: netip.MustParseAddr("127.0.0.10"), Protocol: flow.ProtocolSFlow5,
+			Bytes: bytes, Packets: 1, EType: 0x86dd, Role: flow.RoleIXPSwitch, SrcMember: 17993, DstMember: 38800, IXPExchanged: true}
+	}
+	if err := a.deps.Store.WriteFlows(context.Background(), []flow.Flow{v6(11*time.Minute, 7_500_000), v6(16*time.Minute, 3_750_000)}); err != nil {
+		t.Fatal(err)
+	}
+	return a, start
+}
+
+func TestTrafficSummaryFamiliesAndCurrent(t *testing.T) {
+	a, start := familyAPI(t)
+	rng := func(to time.Duration) string {
+		return "from=" + start.Format(time.RFC3339) + "&to=" + start.Add(to).Format(time.RFC3339)
+	}
+	// 5-minute bins from 00:00: IPv4 1,000,000, 2,000,000, 100,000, 0;
+	// IPv6 0, 0, 200,000, 100,000; together 1M, 2M, 300k, 100k.
+	ipv4 := map[string]any{"family": 4.0, "peak_bps": 2e6, "peak_at": "2026-11-01T00:05:00Z", "p95_bps": 2e6, "avg_bps": 775000.0, "volume_bytes": 116_250_000.0}
+	ipv6 := map[string]any{"family": 6.0, "peak_bps": 2e5, "peak_at": "2026-11-01T00:10:00Z", "p95_bps": 2e5, "avg_bps": 75000.0, "volume_bytes": 11_250_000.0}
+	tests := []struct {
+		name string
+		to   time.Duration
+		want map[string]any
+	}{
+		{name: "last bin has traffic", to: 20 * time.Minute, want: map[string]any{
+			"peak_bps": 2e6, "peak_at": "2026-11-01T00:05:00Z", "p95_bps": 2e6, "avg_bps": 850000.0, "volume_bytes": 127_500_000.0,
+			"bins": 4.0, "missing_bins": 0.0, "families": []any{ipv4, ipv6},
+			"current_bps": 1e5, "current_at": "2026-11-01T00:15:00Z"}},
+		// to = 00:17: the bin of 00:15 is not complete, so current is
+		// the bin of 00:10 (IPv4 100,000 + IPv6 200,000).
+		{name: "to inside a bin", to: 17 * time.Minute, want: map[string]any{
+			"peak_bps": 2e6, "peak_at": "2026-11-01T00:05:00Z", "p95_bps": 2e6, "avg_bps": 850000.0, "volume_bytes": 127_500_000.0,
+			"bins": 4.0, "missing_bins": 0.0, "families": []any{ipv4, ipv6},
+			"current_bps": 3e5, "current_at": "2026-11-01T00:10:00Z"}},
+		// Six bins, the last two empty: current is null; IPv6 average
+		// 300,000 / 6 = 50,000, IPv4 3,100,000 / 6.
+		{name: "last bin empty", to: 30 * time.Minute, want: map[string]any{
+			"peak_bps": 2e6, "peak_at": "2026-11-01T00:05:00Z", "p95_bps": 2e6, "avg_bps": 3_400_000.0 / 6, "volume_bytes": 127_500_000.0,
+			"bins": 6.0, "missing_bins": 2.0, "families": []any{
+				map[string]any{"family": 4.0, "peak_bps": 2e6, "peak_at": "2026-11-01T00:05:00Z", "p95_bps": 2e6, "avg_bps": 3_100_000.0 / 6, "volume_bytes": 116_250_000.0},
+				map[string]any{"family": 6.0, "peak_bps": 2e5, "peak_at": "2026-11-01T00:10:00Z", "p95_bps": 2e5, "avg_bps": 50000.0, "volume_bytes": 11_250_000.0},
+			},
+			"current_bps": nil, "current_at": "2026-11-01T00:25:00Z"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, body := do(t, a.Handler(), "GET", "/api/v1/traffic/summary?"+rng(tt.to), "")
+			if code != 200 {
+				t.Fatalf("%d %v", code, body)
+			}
+			got := map[string]any{}
+			for k := range tt.want {
+				got[k] = body[k]
+			}
+			if diff := cmp.Diff(got, tt.want, cmpopts.EquateApprox(1e-12, 0)); diff != "" {
+				t.Errorf("summary (-got +want):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestSummaryCurrentBeforeTo takes the current rate before now when to
+// is still ahead.
+func TestSummaryCurrentBeforeTo(t *testing.T) {
+	start := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	r := timeRange{from: start, to: start.Add(time.Hour), step: analytics.BinSize}
+	points := []analytics.Point{
+		{Time: start, Key: 4, Bytes: 37_500_000},                            // 1,000,000 bps
+		{Time: start.Add(5 * time.Minute), Key: 4, Bytes: 75_000_000},       // 2,000,000 bps
+		{Time: start.Add(5 * time.Minute), Key: 6, Bytes: 3_750_000},        // + 100,000 bps
+		{Time: start.Add(10 * time.Minute), Key: 4, Bytes: 3_750_000},       // the bin in progress at 00:12:30
+		{Time: start.Add(15 * time.Minute), Key: 0x88cc, Bytes: 37_500_000}, // another family
+	}
+	body := summaryBody(points, r, start.Add(12*time.Minute+30*time.Second))
+	if at, _ := body["current_at"].(time.Time); body["current_bps"] != 2.1e6 || !at.Equal(start.Add(5*time.Minute)) {
+		t.Errorf("current %v at %v, want 2.1e6 at 00:05", body["current_bps"], body["current_at"])
+	}
+	var fams []uint64
+	for _, f := range body["families"].([]gin.H) {
+		fams = append(fams, f["family"].(uint64))
+	}
+	if diff := cmp.Diff(fams, []uint64{4, 6, 0x88cc}); diff != "" {
+		t.Errorf("families (-got +want):\n%s", diff)
+	}
+}
+
+func TestTrafficMaxPoints(t *testing.T) {
+	a, start := familyAPI(t)
+	rng := "from=" + start.Format(time.RFC3339) + "&to=" + start.Add(30*time.Minute).Format(time.RFC3339)
+	type series struct {
+		Family    *float64 `json:"family"`
+		Points    [][2]any `json:"points"`
+		MaxPoints [][2]any `json:"max_points"`
+	}
+	get := func(t *testing.T, query string) []series {
+		t.Helper()
+		req := httptest.NewRequest("GET", "/api/v1/traffic?"+rng+query, nil)
+		rec := httptest.NewRecorder()
+		a.Handler().ServeHTTP(rec, req)
+		var body struct {
+			Series []series `json:"series"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); rec.Code != 200 || err != nil {
+			t.Fatalf("%s: %d %v %s", query, rec.Code, err, rec.Body.String())
+		}
+		return body.Series
+	}
+	s0, s15 := "2026-11-01T00:00:00Z", "2026-11-01T00:15:00Z"
+	// 15-minute steps. Step 0 holds 123.75 MB (× 8 / 900 s = 1,100,000
+	// bps) and 5-minute bins of 1M, 2M and 300k; step 1 holds 3.75 MB
+	// (33,333.3 bps) in one bin of 100k and two empty ones.
+	want := []series{{
+		Points:    [][2]any{{s0, 1_100_000.0}, {s15, 100_000.0 / 3}},
+		MaxPoints: [][2]any{{s0, 2e6}, {s15, 1e5}},
+	}}
+	approx := cmpopts.EquateApprox(1e-12, 0)
+	if diff := cmp.Diff(get(t, "&step=15m"), want, approx); diff != "" {
+		t.Errorf("step 15m (-got +want):\n%s", diff)
+	}
+	four, six := 4.0, 6.0
+	want = []series{
+		{Family: &four, Points: [][2]any{{s0, 116_250_000.0 * 8 / 900}, {s15, 0.0}}, MaxPoints: [][2]any{{s0, 2e6}, {s15, 0.0}}},
+		{Family: &six, Points: [][2]any{{s0, 7_500_000.0 * 8 / 900}, {s15, 100_000.0 / 3}}, MaxPoints: [][2]any{{s0, 2e5}, {s15, 1e5}}},
+	}
+	if diff := cmp.Diff(get(t, "&step=15m&group_by=family"), want, approx); diff != "" {
+		t.Errorf("step 15m by family (-got +want):\n%s", diff)
+	}
+	// With 5-minute steps the maxima would be the points: left out.
+	got := get(t, "&step=5m")
+	if len(got) != 1 || len(got[0].Points) != 6 || got[0].MaxPoints != nil {
+		t.Errorf("step 5m: %+v", got)
+	}
+	// No traffic at all: zero maxima for the one series of group none.
+	empty := "from=2026-10-01T00:00:00Z&to=2026-10-01T01:00:00Z"
+	req := httptest.NewRequest("GET", "/api/v1/traffic?"+empty+"&step=30m", nil)
+	rec := httptest.NewRecorder()
+	a.Handler().ServeHTTP(rec, req)
+	var body struct {
+		Series []series `json:"series"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || len(body.Series) != 1 ||
+		!cmp.Equal(body.Series[0].MaxPoints, [][2]any{{"2026-10-01T00:00:00Z", 0.0}, {"2026-10-01T00:30:00Z", 0.0}}) {
+		t.Errorf("empty range: %v %s", err, rec.Body.String())
+	}
 }
