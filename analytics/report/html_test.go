@@ -25,8 +25,14 @@ func checkHTML(t *testing.T, doc string) map[string]string {
 	walk = func(n *html.Node) {
 		if n.Type == html.ElementNode {
 			switch n.Data {
-			case "script", "link", "iframe", "img", "object", "embed", "base":
+			case "script", "iframe", "img", "object", "embed", "base":
 				t.Errorf("HTML has a <%s> element", n.Data)
+			case "link":
+				// Only the empty inline icon, which keeps browsers from
+				// asking the server for /favicon.ico.
+				if attr(n, "rel") != "icon" || attr(n, "href") != "data:," {
+					t.Errorf("HTML has a <link> element other than the inline icon")
+				}
 			case "style":
 				if n.FirstChild != nil {
 					checkCSS(t, n.FirstChild.Data)
@@ -119,4 +125,14 @@ func checkCSS(t *testing.T, css string) {
 			t.Errorf("CSS url( that is not a fragment: %.40q", rest)
 		}
 	}
+}
+
+// attr is the value of n's attribute key, or "".
+func attr(n *html.Node, key string) string {
+	for _, a := range n.Attr {
+		if a.Key == key {
+			return a.Val
+		}
+	}
+	return ""
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/ixpd/ixpd/analytics/clickhouse"
 	"github.com/ixpd/ixpd/analytics/duckdb"
 	"github.com/ixpd/ixpd/analytics/latency"
+	"github.com/ixpd/ixpd/analytics/report"
 	"github.com/ixpd/ixpd/api"
 	"github.com/ixpd/ixpd/flow/collector"
 	"github.com/ixpd/ixpd/flow/enrich"
@@ -33,6 +34,7 @@ type app struct {
 	enricher  *enrich.Enricher
 	flows     *collector.Component
 	prober    *latency.Prober // nil when nothing is probed
+	sessions  *sessionRecorder
 	api       *api.Component
 	reg       *prometheus.Registry
 
@@ -65,6 +67,7 @@ func newApp(cfg Config, logger *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	a.members.Store(set)
+	a.sessions = newSessionRecorder(logger, a.reg, a.rs, a.store, cfg.Reports.SessionInterval)
 	if cfg.Latency.Enabled() {
 		a.prober, err = latency.New(logger, a.reg, cfg.Latency, latency.Dependencies{Sink: a.store, Members: probedMembers(set)})
 		if err != nil {
@@ -74,10 +77,13 @@ func newApp(cfg Config, logger *slog.Logger) (*app, error) {
 	a.api, err = api.New(logger, a.reg, cfg.API, api.Dependencies{
 		RouteServer: a.rs, Flows: a.flows, Store: a.store, Savings: cfg.Savings, IXF: a.ixf,
 		Exchange: api.Exchange{Name: cfg.IXP.Name, NameLong: cfg.IXP.NameLong, Country: cfg.IXP.Country, City: cfg.IXP.City,
-			Latitude: cfg.IXP.Latitude, Longitude: cfg.IXP.Longitude, Members: func() int { return len(a.memberASNs()) },
+			Latitude: cfg.IXP.Latitude, Longitude: cfg.IXP.Longitude, TimeZone: cfg.IXP.TimeZone, Members: func() int { return len(a.memberASNs()) },
 			MemberASNs:  a.memberASNs,
 			EdgeMembers: edgeMembers(cfg)}, Reload: a.reload, Gatherer: a.reg, Version: buildVersion(),
 		LatencyTargets: a.latencyTargets, LatencyLive: a.latencyLive,
+		Report: func(ctx context.Context, month string) (*report.Report, error) {
+			return report.Build(ctx, a.store, a.reportConfig(), month, time.Now())
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build API: %w", err)
@@ -96,7 +102,7 @@ func (a *app) components() []namedComponent {
 	if a.prober != nil {
 		cs = append(cs, namedComponent{"latency prober", a.prober})
 	}
-	return append(cs, namedComponent{"API", a.api})
+	return append(cs, namedComponent{"session recorder", a.sessions}, namedComponent{"API", a.api})
 }
 
 // memberASNs lists the members, without the exchange's own entries

@@ -37,6 +37,7 @@ type Config struct {
 	Storage       Storage                   `yaml:"storage"`
 	Savings       api.Savings               `yaml:"savings"`
 	Latency       latency.Configuration     `yaml:"latency"`
+	Reports       Reports                   `yaml:"reports"`
 	API           api.Configuration         `yaml:"api"`
 
 	// dir is the config file's folder; relative paths are relative to it.
@@ -56,6 +57,16 @@ type IXP struct {
 	PeeringDBID  int      `yaml:"peeringdb_id"`
 	URL          string   `yaml:"url"`
 	SupportEmail string   `yaml:"support_email"`
+	// TimeZone is the IANA zone the dashboard and reports show times in;
+	// data and month bounds stay UTC.
+	TimeZone string `yaml:"time_zone"`
+}
+
+// Reports configures what is recorded for the monthly report.
+type Reports struct {
+	// SessionInterval is how often the route server's sessions and route
+	// counts are recorded in the store (at least one minute).
+	SessionInterval time.Duration `yaml:"session_interval"`
 }
 
 // Domestic configures how flows are placed in countries.
@@ -93,6 +104,7 @@ type Log struct {
 // DefaultConfig returns every default; `ixpd check -dump` shows them.
 func DefaultConfig() Config {
 	return Config{
+		IXP:         IXP{TimeZone: "UTC"},
 		MembersFile: "members.json",
 		Log:         Log{Level: "info", Format: "text"},
 		RouteServer: routeserver.DefaultConfiguration(),
@@ -105,6 +117,7 @@ func DefaultConfig() Config {
 		},
 		Savings: api.DefaultSavings(),
 		Latency: latency.DefaultConfiguration(),
+		Reports: Reports{SessionInterval: time.Hour},
 		API:     api.DefaultConfiguration(),
 	}
 }
@@ -155,6 +168,12 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.IXP.Name == "" {
 		errs = append(errs, errors.New("ixp.name: missing"))
+	}
+	if _, err := c.location(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Reports.SessionInterval < time.Minute {
+		errs = append(errs, fmt.Errorf("reports.session_interval: %s is below one minute", c.Reports.SessionInterval))
 	}
 	if !countryCode.MatchString(c.IXP.Country) {
 		errs = append(errs, fmt.Errorf("ixp.country: %q is not an ISO 3166-1 alpha-2 code such as WS", c.IXP.Country))
@@ -210,6 +229,18 @@ func (c Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// location is the time zone of ixp.time_zone (UTC when empty).
+func (c Config) location() (*time.Location, error) {
+	if c.IXP.TimeZone == "" {
+		return time.UTC, nil
+	}
+	loc, err := time.LoadLocation(c.IXP.TimeZone)
+	if err != nil || c.IXP.TimeZone == "Local" {
+		return nil, fmt.Errorf("ixp.time_zone: %q is not an IANA time zone such as Pacific/Apia or UTC", c.IXP.TimeZone)
+	}
+	return loc, nil
 }
 
 // routeServer is the route server's configuration with its file paths

@@ -414,6 +414,20 @@ func splitCapture(t *testing.T, capture string) []string {
 	return names
 }
 
+// goldenMembersFile is the golden exchange's members file; routeServer
+// says whether its members peer with the route server.
+func goldenMembersFile(routeServer bool) string {
+	var members []string
+	for _, m := range goldenMembers {
+		mac := net.HardwareAddr(m.mac[:]).String()
+		members = append(members, fmt.Sprintf(`{"asnum": %d, "name": %q, "connection_list": [{"ixp_id": 1, "vlan_list": [{"vlan_id": 1,
+	  "ipv4": {"address": %q, "routeserver": %t, "mac_addresses": [%q]}}]}]}`, m.asn, m.name, m.addr, routeServer, mac))
+	}
+	return fmt.Sprintf(`{"version": "1.0", "timestamp": "2026-08-01T00:00:00Z",
+ "ixp_list": [{"ixp_id": 1, "shortname": "GOLD", "vlan": [{"id": 1}]}],
+ "member_list": [%s]}`, strings.Join(members, ","))
+}
+
 // runGolden replays the capture into the configured store, starts the
 // daemon and compares the API's answers with the truth.
 func runGolden(t *testing.T, bin, capture string, sflowPort, datagrams, edge int, truth goldenTruth, storage string) {
@@ -424,20 +438,21 @@ func runGolden(t *testing.T, bin, capture string, sflowPort, datagrams, edge int
 // collector each, one after the other), then starts the daemon on the
 // first storage and compares the API's answers with the truth.
 func runGoldenCollectors(t *testing.T, bin string, captures []string, sflowPort, datagrams, edge int, truth goldenTruth, storages []string) {
+	api := goldenDaemon(t, bin, captures, sflowPort, datagrams, edge, storages, nil)
+	checkGoldenAPI(t, api, truth)
+}
+
+// goldenDaemon replays captures[i] with storages[i] (one ixpd collector
+// each, one after the other), then starts the daemon on the first storage
+// and its config changed by edit (when not nil), and returns a client of
+// its API holding a token.
+func goldenDaemon(t *testing.T, bin string, captures []string, sflowPort, datagrams, edge int, storages []string, edit func(config string) string) client {
 	storage := storages[0]
 	dir := t.TempDir()
 	ports := freePorts(t, 2)
 	bgpPort, apiPort := ports[0], ports[1]
 	token := "golden-token-0123456789"
-	var members []string
-	for _, m := range goldenMembers {
-		mac := net.HardwareAddr(m.mac[:]).String()
-		members = append(members, fmt.Sprintf(`{"asnum": %d, "name": %q, "connection_list": [{"ixp_id": 1, "vlan_list": [{"vlan_id": 1,
-	  "ipv4": {"address": %q, "routeserver": false, "mac_addresses": [%q]}}]}]}`, m.asn, m.name, m.addr, mac))
-	}
-	if err := os.WriteFile(filepath.Join(dir, "members.json"), []byte(fmt.Sprintf(`{"version": "1.0", "timestamp": "2026-08-01T00:00:00Z",
- "ixp_list": [{"ixp_id": 1, "shortname": "GOLD", "vlan": [{"id": 1}]}],
- "member_list": [%s]}`, strings.Join(members, ","))), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "members.json"), []byte(goldenMembersFile(false)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	cfg := fmt.Sprintf(`ixp: {name: GOLD-IX, country: WS, peering_lan: [127.0.0.0/8]}
@@ -465,6 +480,9 @@ api:
   tokens:
 %s
 `, bgpPort, bgpPort, sflowPort, goldenAgent, goldenEdgeAgent, goldenMembers[0].asn, storage, goldenTransit, goldenIXPCost, goldenAlpha, apiPort, tokenEntry(token))
+	if edit != nil {
+		cfg = edit(cfg)
+	}
 	config := filepath.Join(dir, "ixpd.yaml")
 	if err := os.WriteFile(config, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -518,6 +536,12 @@ api:
 		return code == 200 && n == 0, fmt.Sprintf("status %d, %d spooled batches", code, n)
 	})
 	t.Logf("API up and spool empty %s after replay", time.Since(start).Round(time.Millisecond))
+	return api
+}
+
+// checkGoldenAPI compares the API's answers about the golden month with
+// the truth.
+func checkGoldenAPI(t *testing.T, api client, truth goldenTruth) {
 	rng := fmt.Sprintf("from=%s&to=%s", truth.from.Format(time.RFC3339), truth.to.Format(time.RFC3339))
 
 	var sum struct {

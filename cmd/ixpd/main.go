@@ -3,6 +3,8 @@
 //
 //	ixpd run -config FILE      start the appliance
 //	ixpd check -config FILE    validate the config and members file (-dump prints the effective config)
+//	ixpd report -config FILE -month YYYY-MM -format html|csv|json [-o FILE]
+//	                           the regulator's monthly report
 //	ixpd token -name NAME      make an API token and its config entry
 //	ixpd version               print the version
 package main
@@ -25,6 +27,7 @@ import (
 	"runtime/pprof"
 	"syscall"
 	"time"
+	_ "time/tzdata" // ixp.time_zone works on hosts without a zoneinfo database
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.yaml.in/yaml/v3"
@@ -49,6 +52,9 @@ commands:
   check -config FILE [-dump] validate the config and members file; -dump prints the effective config
   replay -config FILE CAPTURE...
                              feed the flow datagrams in pcap/pcapng files through the collector into the store
+  report -config FILE -month YYYY-MM [-format html|csv|json] [-o FILE]
+                             the regulator's monthly report (from the store, or from the running ixpd's
+                             API with the token in $IXPD_TOKEN when it holds the store)
   token -name NAME           make a new API token and the config entry for it
   reflect -listen HOST:PORT [-delay D] [-loss F]
                              answer TWAMP-light test packets (RFC 5357), for latency probes to your network
@@ -80,6 +86,14 @@ func cli(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		err = check(*configPath, *dump, stdout)
+	case "report":
+		month := fs.String("month", time.Now().UTC().AddDate(0, -1, 0).Format("2006-01"), "the month, YYYY-MM (default: the last full month, UTC)")
+		format := fs.String("format", "html", "html, csv or json")
+		out := fs.String("o", "", "write to this file instead of standard output")
+		if err = fs.Parse(args[1:]); err != nil {
+			return 2
+		}
+		err = monthlyReport(*configPath, *month, *format, *out, stdout, stderr)
 	case "replay":
 		if err = fs.Parse(args[1:]); err != nil {
 			return 2
