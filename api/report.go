@@ -59,4 +59,3 @@ func (a *Component) monthlyReport(c *gin.Context) {
 	}
 	c.Data(http.StatusOK, ctype, buf.Bytes())
 }
-

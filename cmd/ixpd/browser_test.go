@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -56,7 +57,7 @@ func TestBrowser(t *testing.T) {
 	for i, delay := range []string{"2ms", "40ms"} {
 		startReflector(t, bin, fmt.Sprintf("127.0.0.%d:%d", 31+i, refl[i]), delay)
 	}
-	api := goldenDaemon(t, bin, []string{capture}, sflowPort, datagrams, edge,
+	api, run := goldenDaemon(t, bin, []string{capture}, sflowPort, datagrams, edge,
 		[]string{"  driver: duckdb\n  duckdb_path: data/ixpd.duckdb\n"}, func(cfg string) string {
 			cfg = strings.Replace(cfg, "ixp: {name: GOLD-IX,", "ixp: {name: GOLD-IX, time_zone: Pacific/Apia,", 1)
 			cfg = strings.Replace(cfg, "members_file: members.json", "members_file: "+membersFile, 1)
@@ -253,7 +254,61 @@ func TestBrowser(t *testing.T) {
 		if code := api.get("/api/v1/reports/monthly/2026-13?format=html", nil); code != 400 {
 			t.Errorf("month 2026-13: status %d, want 400", code)
 		}
+
+		// ixpd report while the daemon holds the DuckDB file: from its API,
+		// with the token in IXPD_TOKEN; without the token, an error that
+		// says what to do.
+		cmd := exec.Command(bin, "report", "-config", run.config, "-month", goldenMonth, "-format", "csv")
+		if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "IXPD_TOKEN") {
+			t.Errorf("ixpd report without IXPD_TOKEN while ixpd runs: %v\n%s", err, out)
+		}
+		cmd = exec.Command(bin, "report", "-config", run.config, "-month", goldenMonth, "-format", "csv")
+		cmd.Env = append(os.Environ(), "IXPD_TOKEN="+api.token)
+		viaAPI, err := cmd.Output()
+		if err != nil || withoutGenerated(string(viaAPI)) != withoutGenerated(csv) {
+			t.Errorf("ixpd report through the running daemon: %v; same CSV as the API: %t", err, withoutGenerated(string(viaAPI)) == withoutGenerated(csv))
+		}
+		// And offline, from the store, once the daemon has stopped.
+		if err := run.daemon.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-run.daemon.done; err != nil {
+			t.Fatalf("ixpd stopped with %v", err)
+		}
+		out := filepath.Join(t.TempDir(), "report.csv")
+		if o, err := exec.Command(bin, "report", "-config", run.config, "-month", goldenMonth, "-format", "csv", "-o", out).CombinedOutput(); err != nil {
+			t.Fatalf("ixpd report from the store: %v\n%s", err, o)
+		}
+		offline, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if withoutGenerated(string(offline)) != withoutGenerated(csv) {
+			t.Errorf("ixpd report from the store differs from the API's report:\n%s", firstDiff(withoutGenerated(string(offline)), withoutGenerated(csv)))
+		}
 	})
+}
+
+// withoutGenerated drops the line that says when a CSV report was made.
+func withoutGenerated(csv string) string {
+	var keep []string
+	for _, l := range strings.Split(csv, "\n") {
+		if !strings.Contains(l, ",generated_at,") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "\n")
+}
+
+// firstDiff shows the first line where two texts differ.
+func firstDiff(a, b string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := range min(len(al), len(bl)) {
+		if al[i] != bl[i] {
+			return fmt.Sprintf("line %d: %q vs %q", i+1, al[i], bl[i])
+		}
+	}
+	return fmt.Sprintf("%d lines vs %d", len(al), len(bl))
 }
 
 // findChromium returns Debian's chromium; without it the test is skipped,

@@ -438,15 +438,15 @@ func runGolden(t *testing.T, bin, capture string, sflowPort, datagrams, edge int
 // collector each, one after the other), then starts the daemon on the
 // first storage and compares the API's answers with the truth.
 func runGoldenCollectors(t *testing.T, bin string, captures []string, sflowPort, datagrams, edge int, truth goldenTruth, storages []string) {
-	api := goldenDaemon(t, bin, captures, sflowPort, datagrams, edge, storages, nil)
+	api, _ := goldenDaemon(t, bin, captures, sflowPort, datagrams, edge, storages, nil)
 	checkGoldenAPI(t, api, truth)
 }
 
 // goldenDaemon replays captures[i] with storages[i] (one ixpd collector
 // each, one after the other), then starts the daemon on the first storage
 // and its config changed by edit (when not nil), and returns a client of
-// its API holding a token.
-func goldenDaemon(t *testing.T, bin string, captures []string, sflowPort, datagrams, edge int, storages []string, edit func(config string) string) client {
+// its API holding a token, and the daemon with its config file.
+func goldenDaemon(t *testing.T, bin string, captures []string, sflowPort, datagrams, edge int, storages []string, edit func(config string) string) (client, goldenRun) {
 	storage := storages[0]
 	dir := t.TempDir()
 	ports := freePorts(t, 2)
@@ -527,7 +527,7 @@ api:
 		t.Errorf("replay left %d batches in the spool", n)
 	}
 
-	startDaemon(t, bin, config)
+	d := startDaemon(t, bin, config)
 	api := client{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", apiPort), token: token}
 	peertest.WaitFor(t, 30*time.Second, "API up and spool written", func() (bool, string) {
 		var s string
@@ -536,7 +536,13 @@ api:
 		return code == 200 && n == 0, fmt.Sprintf("status %d, %d spooled batches", code, n)
 	})
 	t.Logf("API up and spool empty %s after replay", time.Since(start).Round(time.Millisecond))
-	return api
+	return api, goldenRun{config: config, daemon: d}
+}
+
+// goldenRun is the daemon goldenDaemon started and its config file.
+type goldenRun struct {
+	config string
+	daemon *daemon
 }
 
 // checkGoldenAPI compares the API's answers about the golden month with
