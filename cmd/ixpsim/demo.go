@@ -349,7 +349,8 @@ func printDemoBanner(out *demoLog, o *demoOptions, x *demoExchange, plans []sess
 		w("  note     %s", n)
 	}
 	w("")
-	w("API:       %s   (no web dashboard yet; these are JSON)", api)
+	w("Dashboard: %s/   (member pages ask for the token below)", api)
+	w("API:       %s/api/v1/…   (JSON; described at %s/api/v1/openapi.json)", api, api)
 	if x.bwListen != "" {
 		w("Alice-LG:  http://%s/  (birdwatcher-compatible endpoints)", x.bwListen)
 	}
@@ -367,6 +368,7 @@ func printDemoBanner(out *demoLog, o *demoOptions, x *demoExchange, plans []sess
 		w("  TOKEN=%s%s", o.token, tag)
 		w("  curl -s -H \"Authorization: Bearer $TOKEN\" %s/api/v1/traffic/matrix     # token %q", api, name)
 		w("  curl -s -H \"Authorization: Bearer $TOKEN\" %s/api/v1/domestic", api)
+		w("  curl -s -H \"Authorization: Bearer $TOKEN\" '%s/api/v1/reports/monthly/%s?format=html' > report.html", api, time.Now().UTC().Format("2006-01"))
 	} else {
 		w("  (the config accepts no -token given here: /traffic/matrix and /domestic need one of its tokens)")
 	}

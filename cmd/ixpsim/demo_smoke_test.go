@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -103,6 +105,19 @@ func TestMakeDemo(t *testing.T) {
 	}
 
 	out, _ := os.ReadFile(outPath)
+	// The dashboard the demo points at.
+	if !strings.Contains(string(out), "Dashboard: "+base+"/") {
+		t.Errorf("the demo does not print the dashboard's address %s/", base)
+	}
+	if resp, err := http.Get(base + "/"); err != nil {
+		t.Errorf("dashboard: %v", err)
+	} else {
+		page, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(page), "<main") {
+			t.Errorf("dashboard at %s/: status %d, no <main> in %.200s", base, resp.StatusCode, page)
+		}
+	}
 	m := regexp.MustCompile(`ixpd pid (\d+) started`).FindSubmatch(out)
 	if m == nil {
 		dump()
