@@ -241,20 +241,5 @@ func CheckLatencyBins(bins []LatencyBin) error {
 // LastLatencyBins returns bins with only the last bin of each (Target, Time),
 // in the place of the first.
 func LastLatencyBins(bins []LatencyBin) []LatencyBin {
-	type key struct {
-		target string
-		unix   int64
-	}
-	at := make(map[key]int, len(bins))
-	out := make([]LatencyBin, 0, len(bins))
-	for _, b := range bins {
-		k := key{b.Target, b.Time.Unix()}
-		if i, ok := at[k]; ok {
-			out[i] = b
-			continue
-		}
-		at[k] = len(out)
-		out = append(out, b)
-	}
-	return out
+	return lastOfEach(bins, func(b LatencyBin) (string, time.Time) { return b.Target, b.Time })
 }

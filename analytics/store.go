@@ -192,20 +192,27 @@ func CheckSessions(snaps []SessionSnapshot) error {
 // Address), in the place of the first. Times are compared to the second,
 // as the stores keep them.
 func LastSessions(snaps []SessionSnapshot) []SessionSnapshot {
-	type key struct {
-		address string
-		unix    int64
+	return lastOfEach(snaps, func(s SessionSnapshot) (string, time.Time) { return s.Address, s.Time })
+}
+
+// lastOfEach returns items with only the last item of each (name, second),
+// in the place of the first.
+func lastOfEach[T any](items []T, key func(T) (string, time.Time)) []T {
+	type k struct {
+		name string
+		unix int64
 	}
-	at := make(map[key]int, len(snaps))
-	out := make([]SessionSnapshot, 0, len(snaps))
-	for _, s := range snaps {
-		k := key{s.Address, s.Time.Unix()}
-		if i, ok := at[k]; ok {
-			out[i] = s
+	at := make(map[k]int, len(items))
+	out := make([]T, 0, len(items))
+	for _, it := range items {
+		name, t := key(it)
+		kk := k{name, t.Unix()}
+		if i, ok := at[kk]; ok {
+			out[i] = it
 			continue
 		}
-		at[k] = len(out)
-		out = append(out, s)
+		at[kk] = len(out)
+		out = append(out, it)
 	}
 	return out
 }

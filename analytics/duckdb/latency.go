@@ -24,23 +24,31 @@ WHERE l.target = b.target AND l.time = b.time`
 // stored. Of several bins of the batch with the same (Target, Time), only
 // the last is stored.
 func (s *Store) WriteLatency(ctx context.Context, bins []analytics.LatencyBin) error {
-	db, err := s.database()
-	if err != nil {
-		return s.fail(opLatencyWrite, err)
-	}
-	if len(bins) == 0 {
-		return nil
-	}
 	if err := analytics.CheckLatencyBins(bins); err != nil {
 		return s.fail(opLatencyWrite, err)
 	}
 	bins = analytics.LastLatencyBins(bins)
+	return s.replaceRows(ctx, opLatencyWrite, tableLatency, len(bins), "latency bins",
+		func(c driver.Conn) error { return deleteLatency(ctx, c, bins) },
+		func(c driver.Conn) error { return appendLatency(ctx, c, bins) })
+}
 
+// replaceRows deletes rows of table and appends n new ones in one
+// transaction, under the write lock: del deletes the rows the new ones
+// replace, app appends them. On any error nothing is changed.
+func (s *Store) replaceRows(ctx context.Context, op, table string, n int, what string, del, app func(driver.Conn) error) error {
+	db, err := s.database()
+	if err != nil {
+		return s.fail(op, err)
+	}
+	if n == 0 {
+		return nil
+	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	conn, err := db.Conn(ctx)
 	if err != nil {
-		return s.fail(opLatencyWrite, fmt.Errorf("get connection: %w", err))
+		return s.fail(op, fmt.Errorf("get connection: %w", err))
 	}
 	defer func() { _ = conn.Close() }() // back to the pool; fails only when already closed
 	err = conn.Raw(func(dc any) error {
@@ -48,26 +56,21 @@ func (s *Store) WriteLatency(ctx context.Context, bins []analytics.LatencyBin) e
 		if !ok {
 			return fmt.Errorf("unexpected driver connection %T", dc)
 		}
-		return writeLatency(ctx, c, bins)
+		return inTx(ctx, c, func() error {
+			if err := del(c); err != nil {
+				return fmt.Errorf("delete from %s: %w", table, err)
+			}
+			if err := app(c); err != nil {
+				return fmt.Errorf("append to %s: %w", table, err)
+			}
+			return nil
+		})
 	})
 	if err != nil {
-		return s.fail(opLatencyWrite, fmt.Errorf("batch of %d latency bins: %w", len(bins), err))
+		return s.fail(op, fmt.Errorf("batch of %d %s: %w", n, what, err))
 	}
-	s.metrics.rowsInserted.WithLabelValues(tableLatency).Add(float64(len(bins)))
+	s.metrics.rowsInserted.WithLabelValues(table).Add(float64(n))
 	return nil
-}
-
-// writeLatency replaces the bins' rows inside one transaction of c.
-func writeLatency(ctx context.Context, c driver.Conn, bins []analytics.LatencyBin) error {
-	return inTx(ctx, c, func() error {
-		if err := deleteLatency(ctx, c, bins); err != nil {
-			return fmt.Errorf("delete from %s: %w", tableLatency, err)
-		}
-		if err := appendLatency(ctx, c, bins); err != nil {
-			return fmt.Errorf("append to %s: %w", tableLatency, err)
-		}
-		return nil
-	})
 }
 
 // deleteLatency feeds the bins' keys to deleteLatencySQL.

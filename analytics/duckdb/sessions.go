@@ -24,50 +24,13 @@ WHERE r.address = b.address AND r.time = b.time`
 // several snapshots of the batch with the same (Address, Time), only the
 // last is stored.
 func (s *Store) WriteSessions(ctx context.Context, snaps []analytics.SessionSnapshot) error {
-	db, err := s.database()
-	if err != nil {
-		return s.fail(opSessionsWrite, err)
-	}
-	if len(snaps) == 0 {
-		return nil
-	}
 	if err := analytics.CheckSessions(snaps); err != nil {
 		return s.fail(opSessionsWrite, err)
 	}
 	snaps = analytics.LastSessions(snaps)
-
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return s.fail(opSessionsWrite, fmt.Errorf("get connection: %w", err))
-	}
-	defer func() { _ = conn.Close() }() // back to the pool; fails only when already closed
-	err = conn.Raw(func(dc any) error {
-		c, ok := dc.(driver.Conn)
-		if !ok {
-			return fmt.Errorf("unexpected driver connection %T", dc)
-		}
-		return writeSessions(ctx, c, snaps)
-	})
-	if err != nil {
-		return s.fail(opSessionsWrite, fmt.Errorf("batch of %d session snapshots: %w", len(snaps), err))
-	}
-	s.metrics.rowsInserted.WithLabelValues(tableSessions).Add(float64(len(snaps)))
-	return nil
-}
-
-// writeSessions replaces the snapshots' rows inside one transaction of c.
-func writeSessions(ctx context.Context, c driver.Conn, snaps []analytics.SessionSnapshot) error {
-	return inTx(ctx, c, func() error {
-		if err := deleteSessions(ctx, c, snaps); err != nil {
-			return fmt.Errorf("delete from %s: %w", tableSessions, err)
-		}
-		if err := appendSessions(ctx, c, snaps); err != nil {
-			return fmt.Errorf("append to %s: %w", tableSessions, err)
-		}
-		return nil
-	})
+	return s.replaceRows(ctx, opSessionsWrite, tableSessions, len(snaps), "session snapshots",
+		func(c driver.Conn) error { return deleteSessions(ctx, c, snaps) },
+		func(c driver.Conn) error { return appendSessions(ctx, c, snaps) })
 }
 
 // sessionSecond is the snapshot's time as stored: UTC, whole seconds.

@@ -3,11 +3,9 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -22,24 +20,8 @@ func TestDaemonLatency(t *testing.T) {
 	bin := daemonBinary(t)
 	ports := freePorts(t, 4)
 	bgpPort, apiPort, r1, r2 := ports[0], ports[1], ports[2], ports[3]
-	for _, r := range []struct {
-		addr  string
-		delay string
-	}{{fmt.Sprintf("127.0.0.21:%d", r1), "2ms"}, {fmt.Sprintf("127.0.0.22:%d", r2), "150ms"}} {
-		cmd := exec.Command(bin, "reflect", "-listen", r.addr, "-delay", r.delay)
-		var log strings.Builder
-		cmd.Stderr = &log
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-			if t.Failed() {
-				t.Logf("reflector %s:\n%s", r.addr, log.String())
-			}
-		})
-	}
+	startReflector(t, bin, fmt.Sprintf("127.0.0.21:%d", r1), "2ms")
+	startReflector(t, bin, fmt.Sprintf("127.0.0.22:%d", r2), "150ms")
 	if err := os.WriteFile(filepath.Join(dir, "members.json"), []byte(fmt.Sprintf(e2eMembers, e2eMember(38800, "A", "127.0.0.2"))), 0o644); err != nil {
 		t.Fatal(err)
 	}
