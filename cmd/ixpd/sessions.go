@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -87,10 +88,7 @@ func sessionSnapshot(at time.Time, c routeserver.SessionCensus) analytics.Sessio
 		RPKIValid: uint32(c.RPKIValid), RPKIUnknown: uint32(c.RPKIUnknown), RPKIInvalid: uint32(c.RPKIInvalid),
 		IRRValid: uint32(c.IRRValid)}
 	if len(c.Reasons) > 0 {
-		s.Reasons = make(map[uint16]uint32, len(c.Reasons))
-		for code, n := range c.Reasons {
-			s.Reasons[uint16(code)] = uint32(n)
-		}
+		s.Reasons = maps.Clone(c.Reasons)
 	}
 	return s
 }
