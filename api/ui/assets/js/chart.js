@@ -54,19 +54,26 @@ function compactBps(v) {
 }
 
 // timeSeriesOption is a line chart over time: series are {name, points:
-// [[time, value]], area}; times are drawn in the exchange's zone.
-export function timeSeriesOption({ series, yName, yFormat, valueFormat, stack }) {
+// [[time, value]], area}; times are drawn in the exchange's zone. The time
+// axis spans the range r ({fromMs, toMs}) when given, so a chart with few
+// points still shows the whole period; sparse series show their points.
+export function timeSeriesOption({ series, yName, yFormat, valueFormat, stack, r }) {
+  const xAxis = { type: 'time' };
+  if (r) {
+    xAxis.min = wallClock(r.fromMs);
+    xAxis.max = wallClock(r.toMs);
+  }
   return {
     useUTC: true,
     tooltip: { trigger: 'axis', valueFormatter: valueFormat || fmtBps },
     legend: { top: 0 },
     grid: { left: 64, right: 16, top: 32, bottom: 28 },
-    xAxis: { type: 'time' },
+    xAxis,
     yAxis: { type: 'value', name: yName || 'bit/s', nameGap: 8, axisLabel: { formatter: yFormat || compactBps }, min: 0 },
     series: series.map((s) => ({
       name: s.name,
       type: 'line',
-      showSymbol: false,
+      showSymbol: s.points.filter(([, v]) => v !== null && v !== undefined).length < 48,
       connectNulls: false,
       stack: stack ? 'total' : undefined,
       areaStyle: s.area ? { opacity: 0.25 } : undefined,

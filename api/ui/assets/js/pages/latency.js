@@ -31,6 +31,7 @@ function seriesChart(targets, r, { title, caption, pick, unit, format }) {
       yName: unit,
       yFormat: unit === '%' ? (v) => `${v} %` : fmtMsShort,
       valueFormat: (v) => (v === null || v === undefined ? '—' : format(v)),
+      r,
     }),
     table: table({
       caption: `${title}: ${caption}`,

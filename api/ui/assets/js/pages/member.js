@@ -39,7 +39,7 @@ function trafficChart(body, asn, r) {
   return chartFigure({
     title,
     caption,
-    option: timeSeriesOption({ series: [{ name: 'Sent', points: out, area: true }, { name: 'Received', points: inn, area: true }] }),
+    option: timeSeriesOption({ series: [{ name: 'Sent', points: out, area: true }, { name: 'Received', points: inn, area: true }], r }),
     table: table({
       caption: `${title}: ${caption}`,
       columns: [{ label: `Start (${timeZone()})`, rowHeader: true }, { label: 'Sent (bit/s)', num: true }, { label: 'Received (bit/s)', num: true }],

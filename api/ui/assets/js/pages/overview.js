@@ -76,7 +76,7 @@ function graph(body, g) {
   return chartFigure({
     title,
     caption,
-    option: timeSeriesOption({ series }),
+    option: timeSeriesOption({ series, r }),
     table: table({ caption: `${title}: ${caption}`, columns, rows }),
   });
 }
