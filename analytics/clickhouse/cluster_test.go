@@ -1,7 +1,6 @@
 package clickhouse_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -77,14 +76,6 @@ func TestClusterStoreSuite(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) analytics.Store {
 		n++
 		return openConfig(t, clusterConfig(c, n%2, c.NewDatabase(t)), nil)
-	})
-}
-
-func TestClusterMigrateFromPrevious(t *testing.T) {
-	c := chtest.SharedCluster(t)
-	s := openConfig(t, clusterConfig(c, 0, c.NewDatabase(t)), nil)
-	storetest.RunMigrateFromPrevious(t, s, func(ctx context.Context) error {
-		return clickhouse.MigrateBeforeLatency(ctx, s)
 	})
 }
 

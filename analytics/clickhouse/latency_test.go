@@ -1,7 +1,6 @@
 package clickhouse_test
 
 import (
-	"context"
 	"slices"
 	"testing"
 	"time"
@@ -9,29 +8,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ixpd/ixpd/analytics"
-	"github.com/ixpd/ixpd/analytics/clickhouse"
 	"github.com/ixpd/ixpd/analytics/clickhouse/chtest"
 	"github.com/ixpd/ixpd/analytics/storetest"
 )
-
-// TestMigrateFromPrevious migrates a database that has the schema of the
-// releases before the latency table, with flows in it.
-func TestMigrateFromPrevious(t *testing.T) {
-	srv := chtest.Shared(t)
-	s := open(t, srv, nil)
-	storetest.RunMigrateFromPrevious(t, s, func(ctx context.Context) error {
-		if err := clickhouse.MigrateBeforeLatency(ctx, s); err != nil {
-			return err
-		}
-		var n uint64
-		err := srv.Conn(t).QueryRow(ctx, "SELECT count() FROM system.tables WHERE database = ? AND name = 'latency_5m'",
-			dbOf(t, s)).Scan(&n)
-		if err == nil && n != 0 {
-			t.Fatalf("latency_5m exists before its migration")
-		}
-		return err
-	})
-}
 
 // TestLatencyReplaceBeforeMerge writes bins again while merges are
 // stopped, so that the table holds every version of them in separate

@@ -43,7 +43,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		m.rowsDeleted.WithLabelValues(table)
 	}
 	for _, op := range []string{opMigrate, opWrite, opTotals, opSeries, opRawFlows, opRetention, opLatencyWrite, opLatencyRead,
-		opSessionsWrite, opSessionsRead} {
+		opSessionsWrite, opSessionsRead, opBackup} {
 		m.errors.WithLabelValues(op)
 	}
 	return m, nil

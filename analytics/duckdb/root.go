@@ -6,6 +6,10 @@
 // route-server session snapshots in routeserver_sessions, one row per
 // address and time. DuckDB has no partitions either: retention deletes
 // whole days.
+//
+// Store.Backup copies the database to a new file in one read transaction,
+// beside the writers; Restore puts such a copy in place of a store's file,
+// migrated, when no process holds it (backup.go).
 package duckdb
 
 import (
@@ -36,6 +40,7 @@ const (
 	opSeries    = "series"
 	opRawFlows  = "raw_flows"
 	opRetention = "retention"
+	opBackup    = "backup"
 
 	opLatencyWrite  = "latency_write"
 	opLatencyRead   = "latency_read"
@@ -62,6 +67,8 @@ type Store struct {
 	// writeMu serializes writers: concurrent transactions that update the
 	// same rollup rows would fail on DuckDB's write-write conflicts.
 	writeMu sync.Mutex
+	// backupMu runs backups one at a time (see Backup).
+	backupMu sync.Mutex
 }
 
 var _ analytics.Store = (*Store)(nil)

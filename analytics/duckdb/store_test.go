@@ -1,9 +1,7 @@
 package duckdb
 
 import (
-	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -101,35 +99,6 @@ func TestReopen(t *testing.T) {
 	if err := s.Migrate(ctx); err == nil {
 		t.Errorf("Migrate() over schema version 99 succeeded, want an error")
 	}
-}
-
-// TestMigrateFromPrevious migrates a database file with the schema before
-// the latency table, and flows in it, reopened as a new release would.
-func TestMigrateFromPrevious(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "ixpd.duckdb")
-	old := newStore(t, path)
-	if err := old.migrateTo(t.Context(), 1); err != nil {
-		t.Fatal(err)
-	}
-	if err := old.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s := newStore(t, path)
-	defer func() { _ = s.Close() }()
-	storetest.RunMigrateFromPrevious(t, s, func(ctx context.Context) error {
-		db, err := s.database()
-		if err != nil {
-			return err
-		}
-		var version int
-		if err := db.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&version); err != nil {
-			return err
-		}
-		if version != 1 {
-			return fmt.Errorf("schema version %d, want 1", version)
-		}
-		return nil
-	})
 }
 
 func TestOpenFails(t *testing.T) {

@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"cmp"
-	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -443,41 +442,4 @@ func testLatencyRetention(t *testing.T, s analytics.Store) {
 	writeLatency(t, s, more)
 	bins = append(bins, more...)
 	check(t, day(2023, time.July, 1))
-}
-
-// RunMigrateFromPrevious checks Migrate on a store whose schema is the one
-// before the latency table, with flows in it. s must be open and not
-// migrated; previous migrates it to that schema. The flows must survive,
-// and latency bins and session snapshots must be written and read after
-// Migrate. The caller closes s.
-func RunMigrateFromPrevious(t *testing.T, s analytics.Store, previous func(context.Context) error) {
-	ctx := t.Context()
-	if err := previous(ctx); err != nil {
-		t.Fatalf("migrate to the previous schema: %v", err)
-	}
-	flows := GenerateFlows(12, 3000, base, 30*time.Hour)
-	write(t, s, flows)
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatalf("Migrate() from the previous schema: %v", err)
-	}
-	CheckTotals(t, s, flows, analytics.TotalsQuery{From: everythingFrom, To: everythingTo})
-	CheckSeries(t, s, flows, analytics.SeriesQuery{From: everythingFrom, To: everythingTo,
-		Step: analytics.BinSize, GroupBy: analytics.GroupPair})
-	bins := GenerateLatency(13, LatencyTargets, base, 2*288)
-	writeLatency(t, s, bins)
-	st := latencyState{}
-	st.write(bins)
-	checkLatency(t, s, st, analytics.LatencyQuery{From: everythingFrom, To: everythingTo})
-	snaps := GenerateSessions(17, SessionAddresses, base, time.Hour, 24)
-	writeSessions(t, s, snaps)
-	CheckSessions(t, s, snaps, analytics.SessionQuery{From: everythingFrom, To: everythingTo})
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatalf("second Migrate(): %v", err)
-	}
-	more := GenerateFlows(14, 1000, base, time.Hour)
-	write(t, s, more)
-	flows = append(flows, more...)
-	CheckTotals(t, s, flows, analytics.TotalsQuery{From: everythingFrom, To: everythingTo})
-	checkLatency(t, s, st, analytics.LatencyQuery{From: everythingFrom, To: everythingTo})
-	CheckSessions(t, s, snaps, analytics.SessionQuery{From: everythingFrom, To: everythingTo})
 }

@@ -19,8 +19,7 @@
 // exactly (floats bit for bit, histograms, empty ones as nil), the target
 // filter and [From, To) on bin starts hold, a bin written again replaces
 // the old one, a bad bin fails its batch whole, and retention drops latency
-// bins with the rollups. RunMigrateFromPrevious checks the migration that
-// added them, on a store with flows.
+// bins with the rollups.
 //
 // And the contract of analytics.SessionStore: session snapshots
 // round-trip exactly (reasons as a map, none as nil, times to the second
@@ -28,6 +27,10 @@
 // snapshot times, a snapshot written again replaces the old one (the
 // later of one batch too), a bad snapshot fails its batch whole, and
 // retention drops snapshots with the rollups.
+//
+// MigrateFromEach checks that Migrate brings a database of every older
+// schema version, with the data it holds, to the latest, with the same
+// figures.
 //
 // CheckTotals, CheckSeries, CheckLatency and CheckSessions are for a store's own tests of
 // what the suite cannot set up, such as several stores over one database.
