@@ -227,6 +227,11 @@ func (c *Component) Neighbors(ctx context.Context) ([]Neighbor, error) {
 			n.State = "max_prefix"
 		}
 		n.LastError = lastErr[addr]
+		if n.State == "max_prefix" && n.LastError == "" {
+			// GoBGP's state can show the hold-down before the watch
+			// event that records the reason has been handled.
+			n.LastError = c.maxPrefixReason(ss.maxPrefix)
+		}
 		if ts := p.GetTimers().GetState(); ts != nil {
 			since := ts.GetDowntime()
 			if n.State == "established" {

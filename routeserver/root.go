@@ -8,6 +8,7 @@
 package routeserver
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -23,6 +24,7 @@ import (
 	"github.com/osrg/gobgp/v4/pkg/server"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
 
 	"github.com/ixpd/ixpd/routeserver/members"
 	"github.com/ixpd/ixpd/routeserver/rpki"
@@ -49,6 +51,8 @@ const observerASN = 0
 type Dependencies struct {
 	// Members is the members file's content at start.
 	Members *members.Set
+	// Passwords are the sessions' TCP-MD5 passwords at start.
+	Passwords Passwords
 }
 
 // Component is the route server.
@@ -74,6 +78,7 @@ type Component struct {
 	started      time.Time
 	reconfigured time.Time
 	gshut        bool // the whole route server is in graceful shutdown
+	passwords    Passwords
 
 	initial *members.Set
 	snap    atomic.Pointer[snapshot]
@@ -87,6 +92,8 @@ type session struct {
 	name      string
 	addr      netip.Addr
 	maxPrefix int
+	password  Secret // TCP-MD5; zero: none
+	desc      string // the description GoBGP holds; "": name
 }
 
 func (s session) family() api.Family_Afi {
@@ -102,16 +109,20 @@ func New(logger *slog.Logger, reg prometheus.Registerer, cfg Configuration, deps
 		return nil, err
 	}
 	c := &Component{
-		logger:   logger.With("component", "routeserver"),
-		cfg:      cfg,
-		sessions: map[netip.Addr]session{},
-		policies: map[uint32]memberPolicy{},
-		restarts: map[netip.Addr]*time.Timer{},
-		lastErr:  map[netip.Addr]string{},
-		up:       map[netip.Addr]bool{},
-		initial:  deps.Members,
+		logger:    logger.With("component", "routeserver"),
+		cfg:       cfg,
+		sessions:  map[netip.Addr]session{},
+		policies:  map[uint32]memberPolicy{},
+		restarts:  map[netip.Addr]*time.Timer{},
+		lastErr:   map[netip.Addr]string{},
+		up:        map[netip.Addr]bool{},
+		initial:   deps.Members,
+		passwords: deps.Passwords,
 	}
 	c.metrics = newMetrics(c)
+	if err := reg.Register(newMD5Metrics()); err != nil {
+		return nil, fmt.Errorf("register route server metrics: %w", err)
+	}
 	if err := reg.Register(c.metrics); err != nil {
 		return nil, fmt.Errorf("register route server metrics: %w", err)
 	}
@@ -128,7 +139,8 @@ func (c *Component) Start(ctx context.Context) error {
 	gobgpLog := slog.New(minLevel{Handler: c.logger.Handler(), min: slog.LevelWarn}).With("engine", "gobgp")
 	opts := []server.ServerOption{server.LoggerOption(gobgpLog, lvl)}
 	if c.cfg.GRPCListen != "" {
-		opts = append(opts, server.GrpcListenAddress(c.cfg.GRPCListen))
+		opts = append(opts, server.GrpcListenAddress(c.cfg.GRPCListen),
+			server.GrpcOption([]grpc.ServerOption{grpc.ChainStreamInterceptor(hidePasswords)}))
 	}
 	s := server.NewBgpServer(opts...)
 	runCtx, cancel := context.WithCancel(context.Background())
@@ -188,6 +200,7 @@ func (c *Component) Start(ctx context.Context) error {
 		return c.failStart(fmt.Errorf("watch peer events: %w", err))
 	}
 	c.eg.Go(func() error { return c.snapshotLoop(runCtx) })
+	c.eg.Go(func() error { return c.md5Loop(runCtx) })
 	if c.initial != nil {
 		if err := c.SetMembers(ctx, c.initial); err != nil {
 			return c.failStart(err)
@@ -247,14 +260,14 @@ func afiSafi(afi api.Family_Afi, maxPrefix int) *api.AfiSafi {
 }
 
 // sessionsFrom lists the sessions the members file asks for.
-func sessionsFrom(set *members.Set) map[netip.Addr]session {
+func sessionsFrom(set *members.Set, pw Passwords) map[netip.Addr]session {
 	out := map[netip.Addr]session{}
 	for _, m := range set.Members {
 		for _, a := range m.Addresses {
 			if !a.RouteServer {
 				continue
 			}
-			out[a.IP] = session{asn: m.ASN, name: m.Name, addr: a.IP, maxPrefix: a.MaxPrefix}
+			out[a.IP] = session{asn: m.ASN, name: m.Name, addr: a.IP, maxPrefix: a.MaxPrefix, password: pw.For(m.ASN, a.IP)}
 		}
 	}
 	return out
@@ -270,7 +283,7 @@ func (c *Component) SetMembers(ctx context.Context, set *members.Set) error {
 		c.mu.Unlock()
 		return ErrNotRunning
 	}
-	want := sessionsFrom(set)
+	want := sessionsFrom(set, c.passwords)
 	c.members = set
 	var errs []error
 	// Removed sessions.
@@ -299,6 +312,12 @@ func (c *Component) SetMembers(ctx context.Context, set *members.Set) error {
 	// Added and changed sessions.
 	for addr, nw := range want {
 		cur, exists := c.sessions[addr]
+		if exists {
+			// GoBGP keeps the description the peer was added with: a
+			// new one would re-create the peer (a reset that also
+			// drops its filters). The looking glass shows nw.name.
+			nw.desc = cmp.Or(cur.desc, cur.name)
+		}
 		switch {
 		case !exists:
 			if err := s.AddPeer(ctx, &api.AddPeerRequest{Peer: c.peerConfig(nw)}); err != nil {
@@ -309,7 +328,12 @@ func (c *Component) SetMembers(ctx context.Context, set *members.Set) error {
 				errs = append(errs, err)
 			}
 			c.logger.Info("session added", "peer", addr, "peer_asn", nw.asn, "name", nw.name)
-		case cur.maxPrefix != nw.maxPrefix || cur.name != nw.name:
+		case !cur.password.Equal(nw.password):
+			if err := c.recreate(ctx, s, nw); err != nil {
+				errs = append(errs, err)
+				nw = cur
+			}
+		case cur.maxPrefix != nw.maxPrefix:
 			if _, err := s.UpdatePeer(ctx, &api.UpdatePeerRequest{Peer: c.peerConfig(nw)}); err != nil {
 				errs = append(errs, fmt.Errorf("update session %s (AS%d): %w", addr, nw.asn, err))
 			}
@@ -325,7 +349,8 @@ func (c *Component) SetMembers(ctx context.Context, set *members.Set) error {
 func (c *Component) peerConfig(s session) *api.Peer {
 	hold := uint64(c.cfg.HoldTime / time.Second)
 	p := &api.Peer{
-		Conf: &api.PeerConf{NeighborAddress: s.addr.String(), PeerAsn: s.asn, Description: s.name},
+		Conf: &api.PeerConf{NeighborAddress: s.addr.String(), PeerAsn: s.asn, Description: cmp.Or(s.desc, s.name),
+			AuthPassword: s.password.Reveal()},
 		Timers: &api.Timers{Config: &api.TimersConfig{
 			HoldTime:          hold,
 			KeepaliveInterval: hold / 3,
@@ -424,7 +449,7 @@ func (c *Component) onPeerEvent(ev *apiutil.WatchEventMessage_PeerEvent, _ time.
 	if !ok || held || c.bgp == nil {
 		return
 	}
-	c.lastErr[addr] = fmt.Sprintf("maximum number of prefixes (%d) exceeded: Cease sent, held down for %s", ss.maxPrefix, c.cfg.MaxPrefix.RestartAfter)
+	c.lastErr[addr] = c.maxPrefixReason(ss.maxPrefix)
 	c.metrics.maxPrefixTeardowns.WithLabelValues(addr.String()).Inc()
 	c.logger.Warn("session torn down: max prefix exceeded", "peer", addr, "peer_asn", ss.asn,
 		"max_prefix", ss.maxPrefix, "restart_after", c.cfg.MaxPrefix.RestartAfter)
@@ -440,6 +465,11 @@ func (c *Component) onPeerEvent(ev *apiutil.WatchEventMessage_PeerEvent, _ time.
 			c.logger.Warn("re-enable session after max prefix", "peer", addr, "err", err)
 		}
 	})
+}
+
+// maxPrefixReason says why a session over its max-prefix is down.
+func (c *Component) maxPrefixReason(maxPrefix int) string {
+	return fmt.Sprintf("maximum number of prefixes (%d) exceeded: Cease sent, held down for %s", maxPrefix, c.cfg.MaxPrefix.RestartAfter)
 }
 
 // minLevel drops records below min; it quiets GoBGP's info logs.

@@ -28,6 +28,12 @@ import (
 // accept routes whose first AS is not the route server's ("enforce neighbor-as no"). OpenBGPD cannot tell a
 // MED of 0 from no MED: received routes have HasMED set only for a MED above 0.
 func StartOpenBGPD(ctx context.Context, dir string, m Member) (*Router, error) {
+	if m.Password != "" {
+		return nil, fmt.Errorf("member %s: Password is supported with BIRD only", m.Name)
+	}
+	if len(m.OtherRS) > 0 {
+		return nil, fmt.Errorf("member %s: other route servers (OtherRS) are supported with BIRD members only", m.Name)
+	}
 	// bgpd chroots to its user's home, which systemd creates only for the packaged service.
 	if u, err := user.Lookup(openbgpdUser); err != nil {
 		return nil, fmt.Errorf("member %s: openbgpd user: %w", m.Name, err)
@@ -372,22 +378,36 @@ func (o *openbgpd) state(ctx context.Context) string {
 
 func (o *openbgpd) received(ctx context.Context) ([]Route, error) {
 	var all []Route
-	for _, rs := range []netip.Addr{o.m.RSAddr4, o.m.RSAddr6} {
-		if !rs.IsValid() || (rs.Is4() && !o.m.Addr4.IsValid()) || (rs.Is6() && !o.m.Addr6.IsValid()) {
-			continue
-		}
-		// The Adj-RIB-In: what the route server sent, before the member's own import filter.
-		out, err := o.bgpctl(ctx, "-j", "show", "rib", "in", "neighbor", rs.String(), "detail")
-		if err != nil {
-			return nil, err
-		}
-		routes, err := parseBgpctlRIB(out)
+	for _, rs := range o.m.rsAddrs() {
+		routes, err := o.receivedFrom(ctx, rs)
 		if err != nil {
 			return nil, err
 		}
 		all = append(all, routes...)
 	}
 	return all, nil
+}
+
+func (o *openbgpd) receivedFrom(ctx context.Context, rs netip.Addr) ([]Route, error) {
+	// The Adj-RIB-In: what the route server sent, before the member's own import filter.
+	out, err := o.bgpctl(ctx, "-j", "show", "rib", "in", "neighbor", rs.String(), "detail")
+	if err != nil {
+		return nil, err
+	}
+	return parseBgpctlRIB(out)
+}
+
+// peerSessions tells which sessions are up; bgpctl gives no time of the last change, so Since stays zero.
+func (o *openbgpd) peerSessions(ctx context.Context) ([]Session, error) {
+	states, err := o.sessions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []Session
+	for _, rs := range o.m.rsAddrs() {
+		out = append(out, Session{RS: rs, Established: states[rs] == "Established"})
+	}
+	return out, nil
 }
 
 // parseBgpctlRIB parses "bgpctl -j show rib ... detail" output.

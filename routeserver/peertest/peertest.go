@@ -64,6 +64,9 @@ type Member struct {
 	Addr6 netip.Addr
 	// RSAddr4 and RSAddr6 are the route server's addresses for the IPv4 and IPv6 sessions.
 	RSAddr4, RSAddr6 netip.Addr
+	// OtherRS are the addresses of the exchange's other route servers (such as its second one): the member
+	// has one more session with each, of the address's family, with the same RSASN and Port. BIRD only.
+	OtherRS []netip.Addr
 	// RSASN is the route server's AS number.
 	RSASN uint32
 	// Port is the TCP port: the member listens on its addresses at Port and connects to the route server's
@@ -71,6 +74,8 @@ type Member struct {
 	Port int
 	// Routes are the routes the member announces when it starts.
 	Routes []Route
+	// Password is the TCP-MD5 (RFC 2385) password of the member's sessions; "" means none. BIRD only.
+	Password string
 }
 
 // Router is a running member daemon.
@@ -113,6 +118,21 @@ type daemon interface {
 	state(ctx context.Context) string
 	// received returns the routes learned from the route server, unsorted.
 	received(ctx context.Context) ([]Route, error)
+	// receivedFrom returns the routes learned on the session with the route server at rs, unsorted.
+	receivedFrom(ctx context.Context, rs netip.Addr) ([]Route, error)
+	// peerSessions describes each session with a route server.
+	peerSessions(ctx context.Context) ([]Session, error)
+}
+
+// Session is one of a member's BGP sessions with a route server.
+type Session struct {
+	// RS is the route server's address.
+	RS netip.Addr
+	// Established tells whether the session is up.
+	Established bool
+	// Since is when the session last changed state, to the millisecond; zero when the daemon does not tell
+	// (OpenBGPD).
+	Since time.Time
 }
 
 // ErrExited is returned when the daemon is not running: it was stopped, it crashed, or the context given to
@@ -323,8 +343,9 @@ func (r *Router) Restart(ctx context.Context) error {
 	return r.start(ctx)
 }
 
-// Established tells whether the IPv4 and IPv6 sessions with the route server are established. A session that
-// is not configured reports false.
+// Established tells whether the IPv4 and IPv6 sessions with the route server are established (with a member of
+// several route servers, see [Member.OtherRS]: all the sessions of the family). A session that is not
+// configured reports false.
 func (r *Router) Established(ctx context.Context) (v4, v6 bool, err error) {
 	if !r.running() {
 		return false, false, fmt.Errorf("member %s: %w", r.member.Name, ErrExited)
@@ -382,6 +403,36 @@ func (r *Router) Received(ctx context.Context) ([]Route, error) {
 	}
 	sortRoutes(routes)
 	return routes, nil
+}
+
+// ReceivedFrom returns the routes the member received on its session with the route server at rs (RSAddr4,
+// RSAddr6 or one of OtherRS), sorted as [Router.Received] sorts them.
+func (r *Router) ReceivedFrom(ctx context.Context, rs netip.Addr) ([]Route, error) {
+	if !slices.Contains(r.member.rsAddrs(), rs) {
+		return nil, fmt.Errorf("member %s: no session with %s", r.member.Name, rs)
+	}
+	if !r.running() {
+		return nil, fmt.Errorf("member %s: %w", r.member.Name, ErrExited)
+	}
+	routes, err := r.d.receivedFrom(ctx, rs)
+	if err != nil {
+		return nil, fmt.Errorf("member %s: received routes from %s: %w", r.member.Name, rs, err)
+	}
+	sortRoutes(routes)
+	return routes, nil
+}
+
+// Sessions describes each of the member's sessions with a route server, in the order of RSAddr4, RSAddr6 and
+// OtherRS. A session that was never reset keeps its Since.
+func (r *Router) Sessions(ctx context.Context) ([]Session, error) {
+	if !r.running() {
+		return nil, fmt.Errorf("member %s: %w", r.member.Name, ErrExited)
+	}
+	ss, err := r.d.peerSessions(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("member %s: sessions: %w", r.member.Name, err)
+	}
+	return ss, nil
 }
 
 // SetRoutes replaces the member's announcements without restarting the daemon. It returns once the daemon
@@ -471,6 +522,24 @@ func (m Member) validate() error {
 		return fmt.Errorf("member %s: addr6 %s is not a plain IPv6 address", m.Name, m.Addr6)
 	case m.Addr6.IsValid() && (!m.RSAddr6.Is6() || m.RSAddr6.Is4In6() || m.RSAddr6.Zone() != ""):
 		return fmt.Errorf("member %s: rs_addr6 %s is not a plain IPv6 address", m.Name, m.RSAddr6)
+	case strings.ContainsAny(m.Password, "\"\n"):
+		return fmt.Errorf("member %s: the password holds '\"' or a newline, which BIRD's strings cannot", m.Name)
+	}
+	seen := map[netip.Addr]bool{m.RSAddr4: true, m.RSAddr6: true}
+	for _, a := range m.OtherRS {
+		switch {
+		case !a.IsValid() || a.Is4In6() || a.Zone() != "":
+			return fmt.Errorf("member %s: other rs %s is not a plain IPv4 or IPv6 address", m.Name, a)
+		case a.Is4() && !m.Addr4.IsValid():
+			return fmt.Errorf("member %s: other rs %s: member has no IPv4 session", m.Name, a)
+		case a.Is6() && !m.Addr6.IsValid():
+			return fmt.Errorf("member %s: other rs %s: member has no IPv6 session", m.Name, a)
+		case a == m.Addr4 || a == m.Addr6:
+			return fmt.Errorf("member %s: other rs %s is the member's own address", m.Name, a)
+		case seen[a]:
+			return fmt.Errorf("member %s: route server %s listed twice", m.Name, a)
+		}
+		seen[a] = true
 	}
 	if _, err := m.routerID(); err != nil {
 		return err
@@ -491,6 +560,30 @@ func (m Member) checkRoutes(routes []Route) error {
 		seen[r.Prefix] = true
 	}
 	return nil
+}
+
+// rsAddrs lists the route servers the member has sessions with: RSAddr4 and RSAddr6 when the member has a
+// session of that family, then OtherRS.
+func (m Member) rsAddrs() []netip.Addr {
+	var out []netip.Addr
+	if m.Addr4.IsValid() {
+		out = append(out, m.RSAddr4)
+	}
+	if m.Addr6.IsValid() {
+		out = append(out, m.RSAddr6)
+	}
+	return append(out, m.OtherRS...)
+}
+
+// rsAddrsOf lists the route servers of one family, RSAddr4 or RSAddr6 first.
+func (m Member) rsAddrsOf(v4 bool) []netip.Addr {
+	var out []netip.Addr
+	for _, a := range m.rsAddrs() {
+		if a.Is4() == v4 {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // routerID is Addr4, or else the last four bytes of Addr6.
