@@ -32,7 +32,25 @@ type Configuration struct {
 	PublicBurst int `yaml:"public_burst"`
 	// Pprof serves Go's profiles under /debug/pprof/ (token required).
 	Pprof bool `yaml:"pprof"`
+	// TLS serves Listen over HTTPS; BirdwatcherListen stays plain HTTP.
+	TLS TLS `yaml:"tls"`
 }
+
+// TLS configures HTTPS for the API. The certificate and key are read at
+// start and again on reload (SIGHUP), without closing the listener or
+// connections; a pair that does not load leaves the one in force.
+type TLS struct {
+	// CertFile is the PEM certificate chain, leaf first; "" with KeyFile
+	// "" serves plain HTTP.
+	CertFile string `yaml:"cert_file"`
+	// KeyFile is the PEM private key; every user may not read it.
+	KeyFile string `yaml:"key_file"`
+	// MinVersion is the oldest TLS version accepted: 1.2 or 1.3.
+	MinVersion string `yaml:"min_version"`
+}
+
+// Enabled tells whether the API serves HTTPS.
+func (t TLS) Enabled() bool { return t.CertFile != "" || t.KeyFile != "" }
 
 // Token is a named bearer token, kept only as its SHA-256.
 type Token struct {
@@ -42,7 +60,7 @@ type Token struct {
 
 // DefaultConfiguration returns the API defaults.
 func DefaultConfiguration() Configuration {
-	return Configuration{Listen: "127.0.0.1:8080", PublicRate: 5, PublicBurst: 20}
+	return Configuration{Listen: "127.0.0.1:8080", PublicRate: 5, PublicBurst: 20, TLS: TLS{MinVersion: "1.2"}}
 }
 
 // Validate checks the configuration; errors name the key below "api".
@@ -65,6 +83,15 @@ func (c Configuration) Validate() error {
 		} else if c.BirdwatcherListen == c.Listen && !strings.HasSuffix(c.Listen, ":0") {
 			errs = append(errs, fmt.Errorf("api.birdwatcher_listen: %s is also api.listen; give it its own port", c.BirdwatcherListen))
 		}
+	}
+	switch t := c.TLS; {
+	case t.CertFile != "" && t.KeyFile == "":
+		errs = append(errs, errors.New("api.tls.key_file: missing; cert_file and key_file go together"))
+	case t.CertFile == "" && t.KeyFile != "":
+		errs = append(errs, errors.New("api.tls.cert_file: missing; cert_file and key_file go together"))
+	}
+	if _, ok := tlsVersions[c.TLS.MinVersion]; !ok {
+		errs = append(errs, fmt.Errorf("api.tls.min_version: %q is not 1.2 or 1.3", c.TLS.MinVersion))
 	}
 	names := map[string]bool{}
 	for i, t := range c.Tokens {

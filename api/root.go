@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -50,9 +51,15 @@ type Dependencies struct {
 	Gatherer prometheus.Gatherer
 	// Version is shown by /healthz.
 	Version string
+	// Instance says which of the exchange's route servers this is.
+	Instance Instance
 	// Report builds the monthly report of a month, YYYY-MM (nil: not
 	// served).
 	Report func(ctx context.Context, month string) (*report.Report, error)
+	// Backup makes a consistent copy of the embedded analytics store and
+	// returns it open for reading; the API sends it and closes it (nil:
+	// not served, as for ClickHouse, which its own tools back up).
+	Backup func(ctx context.Context) (*os.File, error)
 }
 
 // Component is the HTTP API.
@@ -74,6 +81,8 @@ type Component struct {
 	// bwSrv serves api.birdwatcher_listen; nil when it is off.
 	bwSrv  *http.Server
 	bwAddr net.Addr
+	// certs serves api.tls; nil when the API serves plain HTTP.
+	certs *certificates
 }
 
 type metrics struct {
@@ -105,6 +114,14 @@ func New(logger *slog.Logger, reg prometheus.Registerer, cfg Configuration, deps
 	for _, c := range []prometheus.Collector{a.metrics.requests, a.metrics.duration, a.metrics.authFailures, a.metrics.rateLimited} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register API metrics: %w", err)
+		}
+	}
+	if cfg.TLS.Enabled() {
+		a.certs = newCertificates(cfg.TLS)
+		for _, c := range []prometheus.Collector{a.certs.reloads, a.certs.expiry} {
+			if err := reg.Register(c); err != nil {
+				return nil, fmt.Errorf("register API metrics: %w", err)
+			}
 		}
 	}
 	ui, err := newUIAssets()
@@ -168,6 +185,7 @@ func (a *Component) router() *gin.Engine {
 	r.GET("/api/v1/latency", public, a.latency)
 	r.GET("/api/v1/domestic", a.require(), a.domestic)
 	r.GET("/api/v1/reports/monthly/:month", a.require(), a.monthlyReport)
+	r.POST("/api/v1/store/backup", a.require(), a.storeBackup)
 	if a.cfg.Pprof {
 		// Not in the OpenAPI document: a debugging aid, off by default.
 		r.GET("/debug/pprof/*profile", a.require(), gin.WrapF(func(w http.ResponseWriter, req *http.Request) {
@@ -207,13 +225,27 @@ func (a *Component) Start(ctx context.Context) error {
 	a.addr = ln.Addr()
 	a.srv = &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn)}
+	if a.certs != nil {
+		cert, err := a.certs.load()
+		if err != nil {
+			_ = ln.Close()
+			return err
+		}
+		a.logCertificate("API certificate loaded", cert)
+		a.srv.TLSConfig = a.certs.tlsConfig()
+	}
 	a.eg.Go(func() error {
-		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		serve := a.srv.Serve
+		if a.srv.TLSConfig != nil {
+			// The certificate comes from TLSConfig.GetCertificate.
+			serve = func(ln net.Listener) error { return a.srv.ServeTLS(ln, "", "") }
+		}
+		if err := serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("serve API: %w", err)
 		}
 		return nil
 	})
-	a.logger.Info("API listening", "addr", a.addr.String())
+	a.logger.Info("API listening", "addr", a.addr.String(), "tls", a.certs != nil)
 	if a.cfg.BirdwatcherListen == "" {
 		return nil
 	}
@@ -258,7 +290,7 @@ func (a *Component) Stop(ctx context.Context) error {
 }
 
 func (a *Component) healthz(c *gin.Context) {
-	c.JSON(http.StatusOK, gin.H{"status": "ok", "version": a.deps.Version})
+	c.JSON(http.StatusOK, gin.H{"status": "ok", "version": a.deps.Version, "instance": a.deps.Instance})
 }
 
 func (a *Component) exporters(c *gin.Context) {

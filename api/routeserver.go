@@ -96,9 +96,10 @@ func (a *Component) reload(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"status": "reloaded"})
 }
 
-// rsStatus reports the route server's identity and graceful-shutdown state.
+// rsStatus reports the route server's identity and graceful-shutdown state,
+// and the instance that answers.
 func (a *Component) rsStatus(c *gin.Context) {
-	c.JSON(http.StatusOK, a.deps.RouteServer.Status())
+	c.JSON(http.StatusOK, a.status())
 }
 
 // gshut puts the whole route server into graceful shutdown (RFC 8326) or
@@ -113,5 +114,5 @@ func (a *Component) gshut(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, a.deps.RouteServer.Status())
+	c.JSON(http.StatusOK, a.status())
 }

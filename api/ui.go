@@ -204,7 +204,8 @@ func acceptsGzip(header string) bool {
 // uiConfig answers GET /api/v1/ui/config: what the dashboard needs before
 // it asks anything else: the exchange, the time zone to show, whether the
 // looking glass needs a token and which parts this ixpd serves, so that
-// it never fires a request bound to fail.
+// it never fires a request bound to fail, and which of the exchange's
+// route servers answers (the footer shows it).
 func (a *Component) uiConfig(c *gin.Context) {
 	ex := a.deps.Exchange
 	tz := ex.TimeZone
@@ -216,7 +217,7 @@ func (a *Component) uiConfig(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{
 		"name": ex.Name, "name_long": ex.NameLong, "country": ex.Country, "city": ex.City,
 		"time_zone": tz, "public_looking_glass": a.cfg.PublicLookingGlass, "tokens": len(a.tokens.hashes) > 0,
-		"version": a.deps.Version,
+		"version": a.deps.Version, "instance": a.deps.Instance,
 		"features": gin.H{
 			"route_server": a.deps.RouteServer != nil,
 			"traffic":      store,

@@ -231,6 +231,7 @@ func TestUIConfig(t *testing.T) {
 	code, body := do(t, a.Handler(), "GET", "/api/v1/ui/config", "")
 	want := map[string]any{"name": "", "name_long": "", "country": "", "city": "", "time_zone": "UTC", "public_looking_glass": false,
 		"tokens": true, "version": "test",
+		"instance": map[string]any{"name": "", "role": "", "collects_flows": false, "probes_latency": false, "records_sessions": false},
 		"features": map[string]any{"route_server": true, "traffic": false, "latency": false, "ixf": false}}
 	if diff := cmp.Diff(body, want); code != 200 || diff != "" {
 		t.Errorf("GET /api/v1/ui/config: %d (-got +want):\n%s", code, diff)

@@ -161,6 +161,14 @@ async function boot() {
   tz.dataset.figure = 'time_zone';
   tz.dataset.value = cfg.time_zone;
   document.getElementById('version').textContent = cfg.version || '';
+  if (cfg.instance && cfg.instance.name) {
+    const inst = document.getElementById('instance');
+    inst.textContent = ` on ${cfg.instance.name} (${cfg.instance.role})`;
+    inst.dataset.figure = 'instance';
+    inst.dataset.value = cfg.instance.role;
+    inst.dataset.source = '/api/v1/ui/config';
+    inst.dataset.field = 'instance.role';
+  }
   if (cfg.name) document.getElementById('ixp-name').textContent = cfg.name;
   renderTokenBox();
   window.addEventListener('hashchange', () => show(true));
