@@ -40,6 +40,8 @@ type app struct {
 
 	reloads *prometheus.CounterVec
 	members atomic.Pointer[members.Set] // the members file in force
+
+	secretsReloads *prometheus.CounterVec
 }
 
 // component is the lifecycle every component shares.
@@ -59,7 +61,11 @@ func newApp(cfg Config, logger *slog.Logger) (*app, error) {
 		Help: "Members file reloads by result (ok, error)."}, []string{"result"})
 	a.reg.MustRegister(a.reloads)
 
-	a.rs, err = routeserver.New(logger, a.reg, cfg.routeServer(), routeserver.Dependencies{Members: set})
+	passwords, err := a.loadSecretsAtStart()
+	if err != nil {
+		return nil, err
+	}
+	a.rs, err = routeserver.New(logger, a.reg, cfg.routeServer(), routeserver.Dependencies{Members: set, Passwords: passwords})
 	if err != nil {
 		return nil, fmt.Errorf("build route server: %w", err)
 	}
@@ -67,23 +73,27 @@ func newApp(cfg Config, logger *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	a.members.Store(set)
-	a.sessions = newSessionRecorder(logger, a.reg, a.rs, a.store, cfg.Reports.SessionInterval)
-	if cfg.Latency.Enabled() {
+	a.logInstance()
+	if cfg.Instance.primary() {
+		a.sessions = newSessionRecorder(logger, a.reg, a.rs, a.store, cfg.Reports.SessionInterval)
+	}
+	if cfg.Instance.primary() && cfg.Latency.Enabled() {
 		a.prober, err = latency.New(logger, a.reg, cfg.Latency, latency.Dependencies{Sink: a.store, Members: probedMembers(set)})
 		if err != nil {
 			return nil, fmt.Errorf("build latency prober: %w", err)
 		}
 	}
-	a.api, err = api.New(logger, a.reg, cfg.API, api.Dependencies{
+	a.api, err = api.New(logger, a.reg, cfg.apiConfig(), api.Dependencies{
 		RouteServer: a.rs, Flows: a.flows, Store: a.store, Savings: cfg.Savings, IXF: a.ixf,
 		Exchange: api.Exchange{Name: cfg.IXP.Name, NameLong: cfg.IXP.NameLong, Country: cfg.IXP.Country, City: cfg.IXP.City,
 			Latitude: cfg.IXP.Latitude, Longitude: cfg.IXP.Longitude, TimeZone: cfg.IXP.TimeZone, Members: func() int { return len(a.memberASNs()) },
 			MemberASNs:  a.memberASNs,
-			EdgeMembers: edgeMembers(cfg)}, Reload: a.reload, Gatherer: a.reg, Version: buildVersion(),
+			EdgeMembers: edgeMembers(cfg)}, Reload: a.reload, Gatherer: a.reg, Version: buildVersion(), Instance: cfg.instanceInfo(),
 		LatencyTargets: a.latencyTargets, LatencyLive: a.latencyLive,
 		Report: func(ctx context.Context, month string) (*report.Report, error) {
 			return report.Build(ctx, a.store, a.reportConfig(), month, time.Now())
 		},
+		Backup: a.backupFunc(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build API: %w", err)
@@ -98,11 +108,17 @@ type namedComponent struct {
 }
 
 func (a *app) components() []namedComponent {
-	cs := []namedComponent{{"store", a.storeLife}, {"route server", a.rs}, {"flow collector", a.flows}}
+	cs := []namedComponent{{"store", a.storeLife}, {"route server", a.rs}}
+	if a.flows != nil { // nil on a secondary instance
+		cs = append(cs, namedComponent{"flow collector", a.flows})
+	}
 	if a.prober != nil {
 		cs = append(cs, namedComponent{"latency prober", a.prober})
 	}
-	return append(cs, namedComponent{"session recorder", a.sessions}, namedComponent{"API", a.api})
+	if a.sessions != nil { // nil on a secondary instance
+		cs = append(cs, namedComponent{"session recorder", a.sessions})
+	}
+	return append(cs, namedComponent{"API", a.api})
 }
 
 // memberASNs lists the members, without the exchange's own entries
@@ -248,8 +264,8 @@ func enrichConfig(cfg Config) (enrich.Config, error) {
 	return ec, nil
 }
 
-// buildFlows builds the store, the enricher and the collector. routes may
-// be nil (replay runs without the route server).
+// buildFlows builds the store and, on a primary instance, the enricher and
+// the collector. routes may be nil (replay runs without the route server).
 func (a *app) buildFlows(set *members.Set, routes enrich.RouteLookup) error {
 	var err error
 	if a.store, err = newStore(a.cfg, a.logger, a.reg); err != nil {
@@ -257,6 +273,9 @@ func (a *app) buildFlows(set *members.Set, routes enrich.RouteLookup) error {
 	}
 	a.storeLife = &storeComponent{s: a.store, logger: a.logger,
 		retention: analytics.Retention{Raw: a.cfg.Storage.Retention.Raw, Rollup: a.cfg.Storage.Retention.Rollup}}
+	if !a.cfg.Instance.primary() {
+		return nil // a secondary collects no flows (instance.role): no enricher, no collector
+	}
 	ec, err := enrichConfig(a.cfg)
 	if err != nil {
 		return err
@@ -312,12 +331,17 @@ func (a *app) reload(ctx context.Context) error {
 	if dataErr != nil {
 		a.logger.Error("route-server data reload", "err", dataErr)
 	}
+	if err := a.reloadSecrets(ctx); err != nil {
+		dataErr = errors.Join(dataErr, err)
+	}
 	set, err := loadMembers(a.cfg)
 	if err != nil {
 		a.reloads.WithLabelValues("error").Inc()
 		return errors.Join(err, dataErr)
 	}
-	a.enricher.SetMembers(set)
+	if a.enricher != nil { // nil on a secondary instance
+		a.enricher.SetMembers(set)
+	}
 	a.members.Store(set)
 	if err := a.rs.SetMembers(ctx, set); err != nil {
 		a.reloads.WithLabelValues("error").Inc()

@@ -28,8 +28,10 @@ import (
 // Config is the whole configuration file. Each component owns its part.
 type Config struct {
 	IXP           IXP                       `yaml:"ixp"`
+	Instance      Instance                  `yaml:"instance"`
 	MembersFile   string                    `yaml:"members_file"`
 	MembersSchema string                    `yaml:"members_schema"`
+	SecretsFile   string                    `yaml:"secrets_file"` // BGP session passwords (secrets.go); "": none
 	Log           Log                       `yaml:"log"`
 	RouteServer   routeserver.Configuration `yaml:"routeserver"`
 	Flow          collector.Configuration   `yaml:"flow"`
@@ -105,6 +107,7 @@ type Log struct {
 func DefaultConfig() Config {
 	return Config{
 		IXP:         IXP{TimeZone: "UTC"},
+		Instance:    defaultInstance(),
 		MembersFile: "members.json",
 		Log:         Log{Level: "info", Format: "text"},
 		RouteServer: routeserver.DefaultConfiguration(),
@@ -134,6 +137,44 @@ func LoadConfig(path string) (Config, error) {
 	}
 	cfg.dir = filepath.Dir(path)
 	return cfg, nil
+}
+
+// loadConfigAndFiles is LoadConfig that also reads the files whose content
+// is checked at load (checkFiles), for `run` and `check`; the other
+// commands need neither, and may run as users who may not read them.
+func loadConfigAndFiles(path string) (Config, error) {
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		return Config{}, err
+	}
+	if err := cfg.checkFiles(); err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// checkFiles reads the files the configuration names whose content is
+// part of it: the secrets file and the API's certificate and key.
+func (c Config) checkFiles() error {
+	var errs []error
+	if _, err := loadPasswords(c); err != nil {
+		errs = append(errs, err)
+	}
+	if t := c.apiConfig().TLS; t.Enabled() {
+		if _, err := api.LoadCertificate(t); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// apiConfig is the API's configuration with its file paths resolved
+// against the config file's folder.
+func (c Config) apiConfig() api.Configuration {
+	a := c.API
+	a.TLS.CertFile = c.resolve(a.TLS.CertFile)
+	a.TLS.KeyFile = c.resolve(a.TLS.KeyFile)
+	return a
 }
 
 // ParseConfig parses and validates configuration text.
@@ -223,7 +264,7 @@ func (c Config) Validate() error {
 	if c.Storage.Retention.Rollup < c.Storage.Retention.Raw {
 		errs = append(errs, fmt.Errorf("storage.retention.rollup: %s is shorter than storage.retention.raw", c.Storage.Retention.Rollup))
 	}
-	for _, err := range []error{c.RouteServer.Validate(), c.Flow.Validate(), c.Savings.Validate(), c.Latency.Validate(), c.API.Validate()} {
+	for _, err := range []error{c.Instance.validate(), c.RouteServer.Validate(), c.Flow.Validate(), c.Savings.Validate(), c.Latency.Validate(), c.API.Validate()} {
 		if err != nil {
 			errs = append(errs, err)
 		}

@@ -21,13 +21,21 @@ func TestBadConfigs(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no bad configs: %v", err)
 	}
+	// Git keeps no file modes: give the world-readable secrets file its mode.
+	if err := os.Chmod("testdata/bad/world-readable.secrets", 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			data, err := os.ReadFile(f)
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = ParseConfig(data)
+			cfg, err := ParseConfig(data)
+			if err == nil {
+				cfg.dir = filepath.Dir(f) // the files it names are read as LoadConfig does
+				err = cfg.checkFiles()
+			}
 			if err == nil {
 				t.Fatal("accepted, want an error")
 			}

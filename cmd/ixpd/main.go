@@ -5,6 +5,10 @@
 //	ixpd check -config FILE    validate the config and members file (-dump prints the effective config)
 //	ixpd report -config FILE -month YYYY-MM -format html|csv|json [-o FILE]
 //	                           the regulator's monthly report
+//	ixpd backup -config FILE -o FILE
+//	                           a consistent copy of the DuckDB store, also while ixpd runs
+//	ixpd restore -config FILE BACKUP
+//	                           put a backup in place of the DuckDB store (ixpd stopped)
 //	ixpd token -name NAME      make an API token and its config entry
 //	ixpd version               print the version
 package main
@@ -55,6 +59,12 @@ commands:
   report -config FILE -month YYYY-MM [-format html|csv|json] [-o FILE]
                              the regulator's monthly report (from the store, or from the running ixpd's
                              API with the token in $IXPD_TOKEN when it holds the store)
+  backup -config FILE -o FILE
+                             write a consistent copy of the DuckDB store to FILE (from the running ixpd's
+                             API with the token in $IXPD_TOKEN when it holds the store)
+  restore -config FILE BACKUP
+                             put BACKUP in place of the DuckDB store, migrated to this version; the store's
+                             file is kept as <file>.before-restore-<time>; stop ixpd first
   token -name NAME           make a new API token and the config entry for it
   reflect -listen HOST:PORT [-delay D] [-loss F]
                              answer TWAMP-light test packets (RFC 5357), for latency probes to your network
@@ -99,6 +109,17 @@ func cli(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		err = replay(*configPath, fs.Args(), stdout, stderr)
+	case "backup":
+		out := fs.String("o", "", "the backup file to write (replaced atomically)")
+		if err = fs.Parse(args[1:]); err != nil {
+			return 2
+		}
+		err = backup(*configPath, *out, stdout, stderr)
+	case "restore":
+		if err = fs.Parse(args[1:]); err != nil {
+			return 2
+		}
+		err = restore(*configPath, fs.Args(), stdout, stderr)
 	case "token":
 		name := fs.String("name", "", "the token's name, e.g. noc")
 		if err = fs.Parse(args[1:]); err != nil {
@@ -209,7 +230,7 @@ func loadMembers(cfg Config) (*members.Set, error) {
 // check validates the configuration and the members file and prints every
 // problem.
 func check(path string, dump bool, out io.Writer) error {
-	cfg, err := LoadConfig(path)
+	cfg, err := loadConfigAndFiles(path)
 	if err != nil {
 		return err
 	}
@@ -234,6 +255,9 @@ func check(path string, dump bool, out io.Writer) error {
 				return err
 			}
 		}
+	}
+	if err := checkPasswords(cfg, set, out); err != nil {
+		return err
 	}
 	if dump {
 		return dumpConfig(cfg, out)
@@ -291,6 +315,9 @@ func replay(path string, files []string, out, logOut io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if !cfg.Instance.primary() {
+		return fmt.Errorf("replay: instance.role is %s, which writes no flows; replay with the primary's config", cfg.Instance.Role)
+	}
 	logger := newLogger(cfg.Log, logOut)
 	set, err := loadMembers(cfg)
 	if err != nil {
@@ -327,7 +354,7 @@ func replay(path string, files []string, out, logOut io.Writer) error {
 // run starts the appliance and serves until SIGINT or SIGTERM; SIGHUP
 // reloads the members file and the route server's filter data.
 func run(path string, logOut io.Writer) error {
-	cfg, err := LoadConfig(path)
+	cfg, err := loadConfigAndFiles(path)
 	if err != nil {
 		return err
 	}
@@ -346,17 +373,23 @@ func run(path string, logOut io.Writer) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	sd := serviceNotifier{logger: logger} // READY=1 after SIGHUP is handled: systemd may reload at once
+	sd.ready(app.serviceStatus(nil))
 	for {
 		select {
 		case <-ctx.Done():
 			logger.Info("shutting down")
+			sd.stopping()
 			stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			return app.stop(stopCtx)
 		case <-hup:
-			if err := app.reload(ctx); err != nil {
+			sd.reloading()
+			err := app.reload(ctx)
+			if err != nil {
 				logger.Error("reload incomplete: what could not be read stays as it was", "err", err)
 			}
+			sd.ready(app.serviceStatus(err))
 		}
 	}
 }

@@ -95,29 +95,16 @@ func writeReport(r *report.Report, format string, w io.Writer) error {
 
 // remoteReport fetches the report from the ixpd running with cfg.
 func remoteReport(ctx context.Context, cfg Config, month, format string) ([]byte, error) {
-	tok := os.Getenv("IXPD_TOKEN")
-	if tok == "" {
-		return nil, errors.New("set IXPD_TOKEN to one of its API tokens (see `ixpd token`), or stop it")
-	}
-	u := url.URL{Scheme: "http", Host: cfg.API.Listen, Path: "/api/v1/reports/monthly/" + month, RawQuery: url.Values{"format": {format}}.Encode()}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	resp, err := askDaemon(ctx, cfg, http.MethodGet, "/api/v1/reports/monthly/"+month, url.Values{"format": {format}})
 	if err != nil {
 		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("ask %s: %w", u.Host, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
-		return nil, fmt.Errorf("read the answer of %s: %w", u.Host, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s answered %s: %.300s", u.Host, resp.Status, data)
+		return nil, fmt.Errorf("read the report from the running ixpd: %w", err)
 	}
 	return data, nil
 }
