@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 CONFIG  ?= deploy/examples/ixpd.yaml
 
-.PHONY: help build demo run test test-short lint bench fuzz clean
+.PHONY: help build demo run test test-short lint bench fuzz package clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -35,6 +35,7 @@ bench: build ## every benchmark vs its anchor, median of 3 runs, appended to doc
 fuzz: ## run each fuzz target for a minute
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./routeserver/members/
 	$(GO) test -run '^$$' -fuzz FuzzParseConfig -fuzztime 60s ./cmd/ixpd/
+	$(GO) test -run '^$$' -fuzz FuzzParseSecrets -fuzztime 60s ./cmd/ixpd/
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./flow/decoder/
 	$(GO) test -run '^$$' -fuzz FuzzDecodeAttribute -fuzztime 60s ./flow/collector/
 	$(GO) test -run '^$$' -fuzz FuzzParseLine -fuzztime 60s ./flow/enrich/
@@ -43,5 +44,19 @@ fuzz: ## run each fuzz target for a minute
 	$(GO) test -run '^$$' -fuzz FuzzParseNeverViaRouteServers -fuzztime 60s ./routeserver/peeringdb/
 	$(GO) test -run '^$$' -fuzz FuzzParseVRPs -fuzztime 60s ./routeserver/rpki/
 
+# The Debian version from VERSION: v1.2.3-4-gabc1234 gives 1.2.3+4.gabc1234,
+# v1.2.3-rc1 gives 1.2.3~rc1 (before 1.2.3), and a VERSION without a leading
+# number (no tag yet) gives 0~VERSION.
+DEB_VERSION ?= $(shell echo '$(VERSION)' | sed -E -e 's/^v//' -e '/^[0-9]/!s/^/0~/' \
+	-e 's/-([0-9]+-g[0-9a-f]+)/+\1/' -e 's/^([0-9][0-9.]*)-([A-Za-z])/\1~\2/' -e 's/-/./g')
+DIST        ?= dist
+PKG_ETC     ?= deploy/debian
+
+package: ## Debian package dist/ixpd_VERSION_amd64.deb (nfpm from go.mod; DIST=..., PKG_ETC=DIR for your own ixpd.yaml and members.json)
+	$(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" -o $(DIST)/bin/ixpd ./cmd/ixpd
+	$(GO) build -trimpath -ldflags "-s -w" -o $(DIST)/bin/ixpsim ./cmd/ixpsim
+	IXPD_DEB_VERSION='$(DEB_VERSION)' IXPD_BIN='$(DIST)/bin' IXPD_ETC='$(PKG_ETC)' \
+		$(GO) tool nfpm pkg --packager deb --config deploy/debian/nfpm.yaml --target '$(DIST)/'
+
 clean: ## remove build output
-	rm -rf bin
+	rm -rf bin dist
