@@ -45,7 +45,6 @@ func loadSecrets(path string) (routeserver.Passwords, error) {
 	return pw, nil
 }
 
-
 var yamlErrorLine = regexp.MustCompile(`line (\d+)`)
 
 // parseSecrets reads the secrets file's content. It walks the YAML nodes
