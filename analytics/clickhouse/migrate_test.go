@@ -45,10 +45,11 @@ func TestMigrateFromEach(t *testing.T) {
 // every server whatever its version, and only the versions past a gate
 // are tried.
 func migrateFromEach(t *testing.T, gated bool, open func(t *testing.T) *clickhouse.Store) {
-	storetest.MigrateFromEach(t, clickhouse.LatestVersion(), func(t *testing.T, version int) storetest.OldSchema {
-		if gated && version < 3 {
-			t.Skip("no gated migration up to this version: as without gates")
-		}
+	first := 0
+	if gated {
+		first = 3 // below, no gated migration is applied yet: the same as without gates
+	}
+	storetest.MigrateFromEach(t, first, clickhouse.LatestVersion(), func(t *testing.T, version int) storetest.OldSchema {
 		s := open(t)
 		ctx := t.Context()
 		if version > 0 { // 0: no database at all

@@ -20,7 +20,7 @@ var update = flag.Bool("update", false, "record the schema snapshots of new migr
 // TestMigrateFromEach migrates a database file of every older schema
 // version, with the data that version holds, as a new release opens it.
 func TestMigrateFromEach(t *testing.T) {
-	storetest.MigrateFromEach(t, len(migrations), func(t *testing.T, version int) storetest.OldSchema {
+	storetest.MigrateFromEach(t, 0, len(migrations), func(t *testing.T, version int) storetest.OldSchema {
 		path := filepath.Join(t.TempDir(), "ixpd.duckdb")
 		old := newStore(t, path)
 		if err := old.migrateTo(t.Context(), version); err != nil {

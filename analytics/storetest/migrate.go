@@ -33,8 +33,8 @@ type OldSchema struct {
 }
 
 // MigrateFromEach checks that Migrate brings the database of every older
-// schema version to the latest, keeping its data. For each version from 0
-// (an empty database) to latest-1, open returns a store over a new
+// schema version to the latest, keeping its data. For each version from
+// first (0: an empty database) to latest-1, open returns a store over a new
 // database with that version's schema (migrations 1 to version applied).
 // MigrateFromEach writes the data that schema holds, reads its figures
 // (totals, series by every grouping and several steps and filters,
@@ -46,8 +46,8 @@ type OldSchema struct {
 // Flows written to a schema without rollups (Rollups false) are in the
 // totals after Migrate but not in the series: a migration that adds the
 // rollups fills them from new flows only.
-func MigrateFromEach(t *testing.T, latest int, open func(t *testing.T, version int) OldSchema) {
-	for v := range latest {
+func MigrateFromEach(t *testing.T, first, latest int, open func(t *testing.T, version int) OldSchema) {
+	for v := first; v < latest; v++ {
 		t.Run(fmt.Sprintf("from_v%d", v), func(t *testing.T) {
 			old := open(t, v)
 			t.Cleanup(func() {
