@@ -294,6 +294,7 @@ func TestDemoFlowsAttribution(t *testing.T) {
 	}
 	pairs := map[[2]uint32]uint64{}
 	classes := map[uint32][numClasses]uint64{}
+	var v4, v6 int
 	for i := range flows {
 		f := &flows[i]
 		en.Enrich(f)
@@ -301,6 +302,14 @@ func TestDemoFlowsAttribution(t *testing.T) {
 		case flow.RoleIXPSwitch:
 			if !f.IXPExchanged {
 				t.Fatalf("sFlow sample not IXP traffic: %+v", f)
+			}
+			switch {
+			case f.EType == 0x86dd && f.SrcAddr.Is6() && f.DstAddr.Is6():
+				v6++
+			case f.EType == 0x0800 && f.SrcAddr.Is4():
+				v4++
+			default:
+				t.Fatalf("sFlow sample of EtherType %#x from %s to %s", f.EType, f.SrcAddr, f.DstAddr)
 			}
 			pairs[[2]uint32{f.SrcMember, f.DstMember}] += f.Bytes
 		case flow.RoleMemberEdge:
@@ -327,6 +336,10 @@ func TestDemoFlowsAttribution(t *testing.T) {
 		default:
 			t.Fatalf("flow of role %v", f.Role)
 		}
+	}
+	// Members that announce IPv6 exchange some of their traffic over it.
+	if v6 == 0 || v6 > v4 {
+		t.Errorf("%d IPv4 and %d IPv6 sFlow samples, want about a third IPv6 where both members have it", v4, v6)
 	}
 	if diff := cmp.Diff(pairs, g.totals.PairBytes); diff != "" {
 		t.Errorf("bytes per member pair as ixpd attributes them (-ixpd +generated):\n%s", diff)

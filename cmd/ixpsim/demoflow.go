@@ -56,6 +56,9 @@ type switchPort struct {
 	mac      [6]byte
 	ifIndex  uint32
 	prefixes []netip.Prefix // the addresses behind it: what the member announces
+	// prefixes6 are the member's IPv6 prefixes; samples between two
+	// members that both have some are IPv6 a third of the time.
+	prefixes6 []netip.Prefix
 }
 
 // pairFlow is one member pair of the traffic matrix.
@@ -145,8 +148,10 @@ func newTrafficGen(x *demoExchange, plans []sessionPlan, o demoFlowOptions) (*tr
 		totals: demoTotals{PairBytes: map[[2]uint32]uint64{}, ClassBytes: map[uint32][numClasses]uint64{}}}
 	var notes []string
 	own, cust := map[uint32][]netip.Prefix{}, map[uint32][]netip.Prefix{}
+	v6 := map[uint32][]netip.Prefix{}
 	for _, p := range plans {
 		if p.IPv6 {
+			v6[p.Member] = appendNew(v6[p.Member], append(p.own(), p.customers()...)...)
 			continue
 		}
 		own[p.Member] = appendNew(own[p.Member], p.own()...)
@@ -167,7 +172,7 @@ func newTrafficGen(x *demoExchange, plans []sessionPlan, o demoFlowOptions) (*tr
 				notes = append(notes, fmt.Sprintf("sFlow: AS%d left out of the matrix: it announces no IPv4 prefix", m.asn))
 				continue
 			}
-			port := switchPort{asn: m.asn, ifIndex: uint32(len(sw.ports) + 1), prefixes: pfx}
+			port := switchPort{asn: m.asn, ifIndex: uint32(len(sw.ports) + 1), prefixes: pfx, prefixes6: v6[m.asn]}
 			copy(port.mac[:], m.macs[0])
 			sw.ports = append(sw.ports, port)
 		}
@@ -340,7 +345,7 @@ func (g *trafficGen) switchTick(out []demoDatagram, k int, f float64) []demoData
 		pf.acc -= float64(n)
 		src, dst := &sw.ports[pf.src], &sw.ports[pf.dst]
 		for range n {
-			s := g.packet(src.prefixes, dst.prefixes)
+			s := g.sample(src, dst)
 			s.SrcMAC, s.DstMAC = src.mac, dst.mac
 			s.InIf, s.OutIf = src.ifIndex, dst.ifIndex
 			specs = append(specs, s)
@@ -370,6 +375,15 @@ func (g *trafficGen) frameLen() uint32 {
 	return uint32(1200 + g.rng.IntN(319))
 }
 
+// sample draws a packet between two members' ports: IPv6 a third of the
+// time when both announce IPv6, else IPv4.
+func (g *trafficGen) sample(src, dst *switchPort) flowSpec {
+	if len(src.prefixes6) > 0 && len(dst.prefixes6) > 0 && g.rng.IntN(3) == 0 {
+		return g.packet(src.prefixes6, dst.prefixes6)
+	}
+	return g.packet(src.prefixes, dst.prefixes)
+}
+
 // packet draws a packet from an address in one of src to one in dst.
 func (g *trafficGen) packet(src, dst []netip.Prefix) flowSpec {
 	s := flowSpec{
@@ -391,8 +405,21 @@ func (g *trafficGen) packet(src, dst []netip.Prefix) flowSpec {
 	return s
 }
 
-// randomHost returns an address inside p, not its first or last.
+// randomHost returns an address inside p, not its first or last (IPv4),
+// or with random host bits that are not all zero (IPv6).
 func randomHost(rng *rand.Rand, p netip.Prefix) netip.Addr {
+	if p.Addr().Is6() {
+		a := p.Masked().Addr().As16()
+		for i := p.Bits(); i < 128; i++ {
+			if rng.IntN(2) == 1 {
+				a[i/8] |= 0x80 >> (i % 8)
+			}
+		}
+		if p.Bits() < 128 {
+			a[15] |= 1
+		}
+		return netip.AddrFrom16(a)
+	}
 	a := p.Addr().As4()
 	base := binary.BigEndian.Uint32(a[:])
 	size := uint32(1) << (32 - p.Bits())

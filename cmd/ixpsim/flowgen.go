@@ -40,7 +40,7 @@ const (
 // flowSpec is one sampled packet: what a decoder must get back.
 type flowSpec struct {
 	SrcMAC, DstMAC   [6]byte
-	SrcAddr, DstAddr netip.Addr // IPv4
+	SrcAddr, DstAddr netip.Addr // IPv4, or IPv6 in sFlow headers
 	SrcPort, DstPort uint16
 	Proto            uint8 // 6 TCP or 17 UDP
 	FrameLen         uint32
@@ -86,31 +86,48 @@ func sflowDatagram(agent netip.Addr, seq, uptimeMs, rate uint32, specs []flowSpe
 	return b
 }
 
-// packetHeader returns the Ethernet, IPv4 and TCP or UDP headers of s.
+// packetHeader returns the Ethernet, IPv4 or IPv6, and TCP or UDP headers
+// of s.
 func packetHeader(s *flowSpec) []byte {
 	l4 := 20
 	if s.Proto == 17 {
 		l4 = 8
 	}
-	b := make([]byte, 0, 14+20+l4)
+	b := make([]byte, 0, 14+40+l4)
 	b = append(b, s.DstMAC[:]...)
 	b = append(b, s.SrcMAC[:]...)
-	b = binary.BigEndian.AppendUint16(b, 0x0800)
 	ipLen := s.FrameLen - 14 - 4 // frame length counts the FCS
-	ip := make([]byte, 20)
-	ip[0] = 0x45
-	binary.BigEndian.PutUint16(ip[2:], uint16(ipLen))
-	ip[8] = 64 // TTL
-	ip[9] = s.Proto
-	src, dst := s.SrcAddr.As4(), s.DstAddr.As4()
-	copy(ip[12:], src[:])
-	copy(ip[16:], dst[:])
-	binary.BigEndian.PutUint16(ip[10:], ipChecksum(ip))
-	b = append(b, ip...)
+	var l4Len uint32
+	if s.SrcAddr.Is6() {
+		b = binary.BigEndian.AppendUint16(b, 0x86dd)
+		l4Len = ipLen - 40
+		ip := make([]byte, 40)
+		ip[0] = 0x60
+		binary.BigEndian.PutUint16(ip[4:], uint16(l4Len))
+		ip[6] = s.Proto
+		ip[7] = 64 // hop limit
+		src, dst := s.SrcAddr.As16(), s.DstAddr.As16()
+		copy(ip[8:], src[:])
+		copy(ip[24:], dst[:])
+		b = append(b, ip...)
+	} else {
+		b = binary.BigEndian.AppendUint16(b, 0x0800)
+		l4Len = ipLen - 20
+		ip := make([]byte, 20)
+		ip[0] = 0x45
+		binary.BigEndian.PutUint16(ip[2:], uint16(ipLen))
+		ip[8] = 64 // TTL
+		ip[9] = s.Proto
+		src, dst := s.SrcAddr.As4(), s.DstAddr.As4()
+		copy(ip[12:], src[:])
+		copy(ip[16:], dst[:])
+		binary.BigEndian.PutUint16(ip[10:], ipChecksum(ip))
+		b = append(b, ip...)
+	}
 	b = binary.BigEndian.AppendUint16(b, s.SrcPort)
 	b = binary.BigEndian.AppendUint16(b, s.DstPort)
 	if s.Proto == 17 {
-		b = binary.BigEndian.AppendUint16(b, uint16(ipLen-20))
+		b = binary.BigEndian.AppendUint16(b, uint16(l4Len))
 		return binary.BigEndian.AppendUint16(b, 0) // no checksum
 	}
 	b = binary.BigEndian.AppendUint32(b, 1) // sequence
