@@ -206,12 +206,14 @@ func (r *Report) csvRouting(c *csvRows) {
 		c.add("filtered_reason", n, "name", fr.Name, "")
 		c.unsigned("filtered_reason", n, "routes", fr.Routes, "routes")
 	}
+	c.boolean("rpki", "", "checked", ro.RPKI.Checked)
 	c.unsigned("rpki", "", "valid_routes", ro.RPKI.ValidRoutes, "routes")
 	c.unsigned("rpki", "", "unknown_routes", ro.RPKI.UnknownRoutes, "routes")
 	c.unsigned("rpki", "", "invalid_routes", ro.RPKI.InvalidRoutes, "routes")
 	c.optNumber("rpki", "", "valid_share", ro.RPKI.ValidShare, "ratio")
 	c.optNumber("rpki", "", "unknown_share", ro.RPKI.UnknownShare, "ratio")
 	c.optNumber("rpki", "", "invalid_share", ro.RPKI.InvalidShare, "ratio")
+	c.boolean("irr", "", "checked", ro.IRR.Checked)
 	c.unsigned("irr", "", "valid_routes", ro.IRR.ValidRoutes, "routes")
 	c.optNumber("irr", "", "valid_share", ro.IRR.ValidShare, "ratio")
 	for _, m := range ro.Joins {

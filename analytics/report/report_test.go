@@ -302,11 +302,11 @@ func TestRouting(t *testing.T) {
 		t.Errorf("reasons (-got +want):\n%s", diff)
 	}
 	f := func(v float64) *float64 { return &v }
-	if diff := cmp.Diff(ro.RPKI, report.RPKICoverage{ValidRoutes: 110, UnknownRoutes: 35, InvalidRoutes: 5,
+	if diff := cmp.Diff(ro.RPKI, report.RPKICoverage{Checked: true, ValidRoutes: 110, UnknownRoutes: 35, InvalidRoutes: 5,
 		ValidShare: f(110.0 / 150), UnknownShare: f(35.0 / 150), InvalidShare: f(5.0 / 150)}); diff != "" {
 		t.Errorf("RPKI (-got +want):\n%s", diff)
 	}
-	if diff := cmp.Diff(ro.IRR, report.IRRCoverage{ValidRoutes: 130, ValidShare: f(130.0 / 150)}); diff != "" {
+	if diff := cmp.Diff(ro.IRR, report.IRRCoverage{Checked: true, ValidRoutes: 130, ValidShare: f(130.0 / 150)}); diff != "" {
 		t.Errorf("IRR (-got +want):\n%s", diff)
 	}
 	if !ro.JoinsKnown || cmp.Diff(ro.Joins, []report.MemberRef{{ASN: 64501, Name: "Example B"}}) != "" ||
@@ -333,6 +333,32 @@ func TestRouting(t *testing.T) {
 	r = build(t, st, "2026-10")
 	if r.Routing.JoinsKnown || r.Routing.Snapshots != 1 || !strings.Contains(r.Routing.Note, "2026-09") {
 		t.Errorf("October routing %+v", r.Routing)
+	}
+}
+
+// Without RPKI or IRR on the route server, the report says so instead of
+// giving shares of 0.
+func TestRoutingWithoutRPKIOrIRR(t *testing.T) {
+	st := memoryStore(t)
+	at := time.Date(2026, 11, 3, 10, 0, 0, 0, time.UTC)
+	if err := st.WriteSessions(context.Background(), []analytics.SessionSnapshot{{Time: at, ASN: 64500, Address: "192.0.2.10",
+		Up: true, Received: 12, Accepted: 11, Filtered: 1, Reasons: map[uint16]uint32{3: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	r := build(t, st, "2026-11")
+	ro := r.Routing
+	if ro.RPKI.Checked || ro.RPKI.ValidShare != nil || ro.RPKI.UnknownShare != nil || ro.RPKI.InvalidShare != nil ||
+		ro.IRR.Checked || ro.IRR.ValidShare != nil {
+		t.Errorf("RPKI %+v IRR %+v, want unchecked without shares", ro.RPKI, ro.IRR)
+	}
+	var html bytes.Buffer
+	if err := r.WriteHTML(&html); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"RPKI origin validation was not on", "IRR filtering was not on"} {
+		if !strings.Contains(html.String(), want) {
+			t.Errorf("the HTML does not say %q", want)
+		}
 	}
 }
 

@@ -69,8 +69,11 @@ type ReasonCount struct {
 }
 
 // RPKICoverage is the RPKI origin validation of the received routes at
-// the last snapshot; shares are nil without received routes.
+// the last snapshot; shares are nil without received routes, and when no
+// route carried an RPKI state (origin validation was off).
 type RPKICoverage struct {
+	// Checked is false when no received route carried an RPKI state.
+	Checked       bool     `json:"checked"`
 	ValidRoutes   uint64   `json:"valid_routes"`
 	UnknownRoutes uint64   `json:"unknown_routes"`
 	InvalidRoutes uint64   `json:"invalid_routes"`
@@ -80,8 +83,12 @@ type RPKICoverage struct {
 }
 
 // IRRCoverage is the received routes that match their member's IRR data
-// at the last snapshot; the share is nil without received routes.
+// at the last snapshot; the share is nil without received routes, and
+// when no route matched nor was filtered for IRR (IRR filtering was off).
 type IRRCoverage struct {
+	// Checked is false when no route matched and none was filtered for
+	// IRR (reasons 9 and 10).
+	Checked     bool     `json:"checked"`
 	ValidRoutes uint64   `json:"valid_routes"`
 	ValidShare  *float64 `json:"valid_share"`
 }
@@ -194,10 +201,14 @@ func (r *Report) buildRouting(ctx context.Context, st analytics.SessionStore, cf
 		}
 	}
 	slices.SortFunc(ro.FilteredByReason, func(a, b ReasonCount) int { return cmp.Compare(a.Code, b.Code) })
-	if ro.ReceivedRoutes > 0 {
+	ro.RPKI.Checked = ro.RPKI.ValidRoutes+ro.RPKI.UnknownRoutes+ro.RPKI.InvalidRoutes > 0
+	ro.IRR.Checked = ro.IRR.ValidRoutes > 0 || reasons[9] > 0 || reasons[10] > 0
+	if ro.ReceivedRoutes > 0 && ro.RPKI.Checked {
 		ro.RPKI.ValidShare = ratio(ro.RPKI.ValidRoutes, ro.ReceivedRoutes)
 		ro.RPKI.UnknownShare = ratio(ro.RPKI.UnknownRoutes, ro.ReceivedRoutes)
 		ro.RPKI.InvalidShare = ratio(ro.RPKI.InvalidRoutes, ro.ReceivedRoutes)
+	}
+	if ro.ReceivedRoutes > 0 && ro.IRR.Checked {
 		ro.IRR.ValidShare = ratio(ro.IRR.ValidRoutes, ro.ReceivedRoutes)
 	}
 	switch {
