@@ -41,7 +41,7 @@ func (t tokenChecker) valid(header string) bool {
 // require rejects requests without an accepted token, saying nothing more.
 func (a *Component) require() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if !a.tokens.valid(c.GetHeader("Authorization")) {
+		if !a.tokens.Load().valid(c.GetHeader("Authorization")) {
 			a.metrics.authFailures.Inc()
 			writeError(c, errUnauthorized)
 			return

@@ -55,7 +55,7 @@ func (a *Component) latency(c *gin.Context) {
 	if a.deps.LatencyTargets != nil {
 		targets = a.deps.LatencyTargets()
 	}
-	member := a.tokens.valid(c.GetHeader("Authorization"))
+	member := a.tokens.Load().valid(c.GetHeader("Authorization"))
 	visible := targets[:0:0]
 	for _, t := range targets {
 		if t.MemberASN == 0 || member {

@@ -14,6 +14,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -64,15 +65,16 @@ type Dependencies struct {
 
 // Component is the HTTP API.
 type Component struct {
-	logger   *slog.Logger
-	cfg      Configuration
-	deps     Dependencies
-	tokens   tokenChecker
-	metrics  *metrics
-	handler  http.Handler
-	mapCache mapCache
-	limiter  *limiter
-	ui       *uiAssets
+	logger    *slog.Logger
+	cfg       Configuration
+	deps      Dependencies
+	tokens    atomic.Pointer[tokenChecker]
+	savingsIn atomic.Pointer[Savings]
+	metrics   *metrics
+	handler   http.Handler
+	mapCache  mapCache
+	limiter   *limiter
+	ui        *uiAssets
 
 	srv *http.Server
 	eg  errgroup.Group
@@ -97,7 +99,9 @@ func New(logger *slog.Logger, reg prometheus.Registerer, cfg Configuration, deps
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	a := &Component{logger: logger.With("component", "api"), cfg: cfg, deps: deps, tokens: newTokenChecker(cfg.Tokens)}
+	a := &Component{logger: logger.With("component", "api"), cfg: cfg, deps: deps}
+	a.SetTokens(cfg.Tokens)
+	a.SetSavings(deps.Savings)
 	a.metrics = &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ixpd_api_requests_total",
 			Help: "HTTP requests by route and status code."}, []string{"route", "code"}),
@@ -131,6 +135,19 @@ func New(logger *slog.Logger, reg prometheus.Registerer, cfg Configuration, deps
 	a.ui = ui
 	a.handler = a.router()
 	return a, nil
+}
+
+// SetTokens replaces the accepted bearer tokens (a config reload); the
+// entries are checked by Configuration.Validate.
+func (a *Component) SetTokens(tokens []Token) {
+	t := newTokenChecker(tokens)
+	a.tokens.Store(&t)
+}
+
+// SetSavings replaces the inputs of the savings estimate (a config
+// reload); they are checked by Savings.Validate.
+func (a *Component) SetSavings(s Savings) {
+	a.savingsIn.Store(&s)
 }
 
 // Handler returns the API's HTTP handler (for tests and embedding).

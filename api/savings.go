@@ -104,7 +104,7 @@ func (a *Component) savings(c *gin.Context) {
 		writeError(c, &badRequest{param: "month", err: errors.New(trimParam(err.Error(), "month"))})
 		return
 	}
-	transit, ixpCost, alpha := a.deps.Savings.Params()
+	transit, ixpCost, alpha := a.savingsIn.Load().Params()
 	res, sum, err := analytics.MonthSavings(c.Request.Context(), st, analytics.SavingsInput{Month: month,
 		TransitPrice: transit, IXPCost: ixpCost, Alpha: alpha})
 	if err != nil {

@@ -190,7 +190,7 @@ func (a *Component) traffic(c *gin.Context) {
 	switch group {
 	case analytics.GroupNone, analytics.GroupFamily:
 	case analytics.GroupMember, analytics.GroupPair:
-		if !a.tokens.valid(c.GetHeader("Authorization")) {
+		if !a.tokens.Load().valid(c.GetHeader("Authorization")) {
 			a.metrics.authFailures.Inc()
 			writeError(c, errUnauthorized)
 			return

@@ -116,11 +116,11 @@ func TestTrafficBadParameters(t *testing.T) {
 
 func TestSavings(t *testing.T) {
 	a, _ := trafficAPI(t)
-	a.deps.Savings = Savings{
+	a.SetSavings(Savings{
 		TransitPrice: SavingsInput{Value: 10, Low: 5, High: 20, Source: "regional transit quotes 2026"},
 		IXPCost:      SavingsInput{Value: 2, Low: 1, High: 3},
 		Alpha:        SavingsInput{Value: 1, Low: 0.5, High: 1},
-	}
+	})
 	code, body := do(t, a.Handler(), "GET", "/api/v1/savings?month=2026-11", "")
 	if code != 200 {
 		t.Fatalf("%d %v", code, body)

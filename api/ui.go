@@ -216,7 +216,7 @@ func (a *Component) uiConfig(c *gin.Context) {
 	c.Header("Cache-Control", "no-cache")
 	c.JSON(http.StatusOK, gin.H{
 		"name": ex.Name, "name_long": ex.NameLong, "country": ex.Country, "city": ex.City,
-		"time_zone": tz, "public_looking_glass": a.cfg.PublicLookingGlass, "tokens": len(a.tokens.hashes) > 0,
+		"time_zone": tz, "public_looking_glass": a.cfg.PublicLookingGlass, "tokens": len(a.tokens.Load().hashes) > 0,
 		"version": a.deps.Version, "instance": a.deps.Instance,
 		"features": gin.H{
 			"route_server": a.deps.RouteServer != nil,

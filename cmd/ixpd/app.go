@@ -39,7 +39,12 @@ type app struct {
 	reg       *prometheus.Registry
 
 	reloads *prometheus.CounterVec
-	members atomic.Pointer[members.Set] // the members file in force
+	// cfgNow is the configuration in force: cfg with the keys a reload
+	// applies in place (liveKeys) as last reloaded.
+	cfgNow        atomic.Pointer[Config]
+	configReloads *prometheus.CounterVec
+	restartNeeded prometheus.Gauge
+	members       atomic.Pointer[members.Set] // the members file in force
 
 	secretsReloads *prometheus.CounterVec
 }
@@ -60,6 +65,12 @@ func newApp(cfg Config, logger *slog.Logger) (*app, error) {
 	a.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ixpd_members_reloads_total",
 		Help: "Members file reloads by result (ok, error)."}, []string{"result"})
 	a.reg.MustRegister(a.reloads)
+	a.cfgNow.Store(&cfg)
+	a.configReloads = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ixpd_config_reloads_total",
+		Help: "Config file reloads by result (ok, error)."}, []string{"result"})
+	a.restartNeeded = prometheus.NewGauge(prometheus.GaugeOpts{Name: "ixpd_config_restart_needed",
+		Help: "1 when the config file has changes that wait for a restart."})
+	a.reg.MustRegister(a.configReloads, a.restartNeeded)
 
 	passwords, err := a.loadSecretsAtStart()
 	if err != nil {
@@ -327,14 +338,16 @@ func (a *app) stop(ctx context.Context) error {
 // (IRR, PeeringDB, VRP file). A members file with errors changes nothing; a
 // bad data file leaves that file's previous data in force.
 func (a *app) reload(ctx context.Context) error {
+	cfg, cfgErr := a.reloadConfig()
 	dataErr := a.rs.ReloadData(ctx)
 	if dataErr != nil {
 		a.logger.Error("route-server data reload", "err", dataErr)
 	}
-	if err := a.reloadSecrets(ctx); err != nil {
+	dataErr = errors.Join(cfgErr, dataErr)
+	if err := a.reloadSecrets(ctx, cfg); err != nil {
 		dataErr = errors.Join(dataErr, err)
 	}
-	set, err := loadMembers(a.cfg)
+	set, err := loadMembers(cfg)
 	if err != nil {
 		a.reloads.WithLabelValues("error").Inc()
 		return errors.Join(err, dataErr)

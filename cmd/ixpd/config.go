@@ -44,6 +44,8 @@ type Config struct {
 
 	// dir is the config file's folder; relative paths are relative to it.
 	dir string
+	// path is the config file, for reloads; "" when parsed from text.
+	path string
 }
 
 // IXP describes the exchange.
@@ -136,6 +138,7 @@ func LoadConfig(path string) (Config, error) {
 		return Config{}, fmt.Errorf("config %s: %w", path, err)
 	}
 	cfg.dir = filepath.Dir(path)
+	cfg.path = path
 	return cfg, nil
 }
 

@@ -135,7 +135,7 @@ func (a *app) reportConfig() report.Config {
 
 // reportSources lists the data the figures rest on, with their dates.
 func (a *app) reportSources(set *members.Set) []report.Source {
-	cfg := a.cfg
+	cfg := *a.cfgNow.Load()
 	out := []report.Source{{Name: "Members file", Detail: cfg.resolve(cfg.MembersFile) + " (IX-F Member Export " + set.Version + ")", Date: set.Timestamp}}
 	file := func(name, detail, path string) {
 		if path == "" {

@@ -234,10 +234,10 @@ func (a *app) loadSecretsAtStart() (routeserver.Passwords, error) {
 // reloadSecrets re-reads the secrets file and the API's certificate and
 // key. What cannot be read stays as it was: the passwords and the
 // certificate in force are kept.
-func (a *app) reloadSecrets(ctx context.Context) error {
+func (a *app) reloadSecrets(ctx context.Context, cfg Config) error {
 	var errs []error
-	if a.cfg.SecretsFile != "" {
-		pw, err := loadPasswords(a.cfg)
+	if cfg.SecretsFile != "" {
+		pw, err := loadPasswords(cfg)
 		if err != nil {
 			a.secretsReloads.WithLabelValues("error").Inc()
 			errs = append(errs, err) // the passwords in force stay
