@@ -19,7 +19,7 @@ demo: build ## ixpd on deploy/examples/ixpd.yaml fed by simulated members (ixpsi
 run: build ## start ixpd with deploy/examples/ixpd.yaml (CONFIG=... for another)
 	bin/ixpd run -config $(CONFIG)
 
-test: ## vet and run every test (integration tests need bird2 and openbgpd; CI=true makes them mandatory)
+test: ## vet and run every test (integration tests need the packages .ci/run installs, and root for the package test; CI=true makes them mandatory)
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
 
@@ -29,7 +29,7 @@ test-short: ## unit tests only
 lint: ## golangci-lint (pinned in go.mod as a tool)
 	$(GO) tool golangci-lint run ./...
 
-bench: build ## every benchmark vs its anchor, median of 3 runs, appended to docs/BENCHMARKS.md (about an hour; BENCH_FLAGS=... adds flags)
+bench: build ## every benchmark vs its anchor, median of 3 runs, appended to docs/BENCHMARKS.md (about 45 minutes on 2 cores; BENCH_FLAGS=... adds flags)
 	bin/ixpsim bench -runs 3 -o docs/BENCHMARKS.md $(BENCH_FLAGS)
 
 fuzz: ## run each fuzz target for a minute
