@@ -33,15 +33,7 @@ func open(t testing.TB, srv *chtest.Server, reg prometheus.Registerer) *clickhou
 	cfg.Database = srv.NewDatabase(t)
 	cfg.DialTimeout = 2 * time.Second
 	cfg.ReadTimeout = 10 * time.Second
-	if reg == nil {
-		reg = prometheus.NewRegistry()
-	}
-	s, err := clickhouse.New(slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})), reg, cfg)
-	if err != nil {
-		t.Fatalf("New() error: %v", err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s
+	return openConfig(t, cfg, reg)
 }
 
 func TestStoreSuite(t *testing.T) {

@@ -317,30 +317,14 @@ func testLatencyReplace(t *testing.T, s analytics.Store) {
 func testLatencyBadBatch(t *testing.T, s analytics.Store) {
 	ctx := t.Context()
 	good := GenerateLatency(9, LatencyTargets, latencyDay, 12)
-	for _, c := range []struct {
-		name string
-		bad  func(b *analytics.LatencyBin)
-	}{
+	rejectsBadBatches(t, "WriteLatency", good, func(bad []analytics.LatencyBin) error { return s.WriteLatency(ctx, bad) }, []badItem[analytics.LatencyBin]{
 		{"unaligned", func(b *analytics.LatencyBin) { b.Time = b.Time.Add(time.Second) }},
 		{"unaligned by a nanosecond", func(b *analytics.LatencyBin) { b.Time = b.Time.Add(time.Nanosecond) }},
 		{"before 1970", func(b *analytics.LatencyBin) { b.Time = time.Date(1969, time.December, 31, 23, 55, 0, 0, time.UTC) }},
 		{"after 2106", func(b *analytics.LatencyBin) { b.Time = time.Date(2106, time.March, 1, 0, 0, 0, 0, time.UTC) }},
 		{"more buckets", func(b *analytics.LatencyBin) { b.Buckets = append(slices.Clone(b.Buckets), 1) }},
 		{"counts only", func(b *analytics.LatencyBin) { b.Buckets, b.Counts = nil, []uint32{1} }},
-	} {
-		for _, at := range []int{0, len(good) - 1} {
-			bad := slices.Clone(good)
-			c.bad(&bad[at])
-			err := s.WriteLatency(ctx, bad)
-			if err == nil {
-				t.Errorf("WriteLatency(batch with %s bin at %d) succeeded, want an error", c.name, at)
-				continue
-			}
-			if errors.Is(err, analytics.ErrUnavailable) {
-				t.Errorf("WriteLatency(batch with %s bin) error %v wraps ErrUnavailable: it would be retried forever", c.name, err)
-			}
-		}
-	}
+	})
 	checkLatency(t, s, latencyState{}, analytics.LatencyQuery{From: everythingFrom, To: everythingTo})
 	// The store still works and takes the good batch whole.
 	writeLatency(t, s, good)

@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"cmp"
-	"errors"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -340,30 +339,14 @@ func testSessionsReplace(t *testing.T, s analytics.Store) {
 func testSessionsBadBatch(t *testing.T, s analytics.Store) {
 	ctx := t.Context()
 	good := GenerateSessions(9, SessionAddresses, sessionMonth, time.Hour, 3)
-	for _, c := range []struct {
-		name string
-		bad  func(sn *analytics.SessionSnapshot)
-	}{
+	rejectsBadBatches(t, "WriteSessions", good, func(bad []analytics.SessionSnapshot) error { return s.WriteSessions(ctx, bad) }, []badItem[analytics.SessionSnapshot]{
 		{"empty address", func(sn *analytics.SessionSnapshot) { sn.Address = "" }},
 		{"before 1970", func(sn *analytics.SessionSnapshot) {
 			sn.Time = time.Date(1969, time.December, 31, 23, 59, 59, 0, time.UTC)
 		}},
 		{"after 2106", func(sn *analytics.SessionSnapshot) { sn.Time = time.Date(2106, time.March, 1, 0, 0, 0, 0, time.UTC) }},
 		{"zero time", func(sn *analytics.SessionSnapshot) { sn.Time = time.Time{} }},
-	} {
-		for _, at := range []int{0, len(good) - 1} {
-			bad := slices.Clone(good)
-			c.bad(&bad[at])
-			err := s.WriteSessions(ctx, bad)
-			if err == nil {
-				t.Errorf("WriteSessions(batch with %s at %d) succeeded, want an error", c.name, at)
-				continue
-			}
-			if errors.Is(err, analytics.ErrUnavailable) {
-				t.Errorf("WriteSessions(batch with %s) error %v wraps ErrUnavailable: it would be retried forever", c.name, err)
-			}
-		}
-	}
+	})
 	checkSessions(t, s, sessionState{}, analytics.SessionQuery{From: everythingFrom, To: everythingTo})
 	// The store still works and takes the good batch whole.
 	writeSessions(t, s, good)

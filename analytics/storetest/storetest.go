@@ -565,3 +565,30 @@ func testClosed(t *testing.T, open func(*testing.T) analytics.Store) {
 		t.Errorf("Sessions() after Close() error = %v, want one wrapping ErrUnavailable", err)
 	}
 }
+
+// badItem spoils one item of a good batch.
+type badItem[T any] struct {
+	name string
+	bad  func(*T)
+}
+
+// rejectsBadBatches writes good with one item spoiled by each case, first
+// and last in turn: write must refuse every such batch with an error that
+// does not wrap ErrUnavailable (it would be retried forever).
+func rejectsBadBatches[T any](t *testing.T, what string, good []T, write func([]T) error, cases []badItem[T]) {
+	t.Helper()
+	for _, c := range cases {
+		for _, at := range []int{0, len(good) - 1} {
+			bad := slices.Clone(good)
+			c.bad(&bad[at])
+			err := write(bad)
+			if err == nil {
+				t.Errorf("%s(batch with %s at %d) succeeded, want an error", what, c.name, at)
+				continue
+			}
+			if errors.Is(err, analytics.ErrUnavailable) {
+				t.Errorf("%s(batch with %s) error %v wraps ErrUnavailable: it would be retried forever", what, c.name, err)
+			}
+		}
+	}
+}
