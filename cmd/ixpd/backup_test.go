@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -217,17 +216,7 @@ api:
 	if sendErr != nil {
 		t.Fatalf("generator: %v", sendErr)
 	}
-	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-d.done:
-		if err != nil {
-			t.Fatalf("ixpd exited with %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("ixpd did not stop on SIGTERM")
-	}
+	d.stop(t)
 
 	// Restore into a new data folder.
 	restoredDir := t.TempDir()

@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -269,12 +268,7 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("ixpd report through the running daemon: %v; same CSV as the API: %t", err, withoutGenerated(string(viaAPI)) == withoutGenerated(csv))
 		}
 		// And offline, from the store, once the daemon has stopped.
-		if err := run.daemon.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-			t.Fatal(err)
-		}
-		if err := <-run.daemon.done; err != nil {
-			t.Fatalf("ixpd stopped with %v", err)
-		}
+		run.daemon.stop(t)
 		out := filepath.Join(t.TempDir(), "report.csv")
 		if o, err := exec.Command(bin, "report", "-config", run.config, "-month", goldenMonth, "-format", "csv", "-o", out).CombinedOutput(); err != nil {
 			t.Fatalf("ixpd report from the store: %v\n%s", err, o)

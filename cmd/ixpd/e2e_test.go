@@ -37,6 +37,22 @@ func (d *daemon) log() string {
 	return d.logs.String()
 }
 
+// stop sends SIGTERM and waits for a clean exit, at most 30 s.
+func (d *daemon) stop(t *testing.T) {
+	t.Helper()
+	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-d.done:
+		if err != nil {
+			t.Fatalf("ixpd exited with %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("ixpd did not stop on SIGTERM")
+	}
+}
+
 func startDaemon(t *testing.T, bin, config string) *daemon {
 	t.Helper()
 	d := &daemon{cmd: exec.Command(bin, "run", "-config", config), done: make(chan error, 1)}
@@ -276,17 +292,7 @@ api:
 	})
 
 	// SIGTERM: a clean stop that closes the sessions.
-	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-d.done:
-		if err != nil {
-			t.Errorf("ixpd exited with %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("ixpd did not stop on SIGTERM")
-	}
+	d.stop(t)
 	peertest.WaitFor(t, 10*time.Second, "A sees its session closed", func() (bool, string) {
 		v4, _, err := a.Established(ctx)
 		return err == nil && !v4, fmt.Sprint(v4, err)

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -66,17 +65,7 @@ func (x *routeServerInstance) start(t *testing.T, bin string) {
 // stop sends SIGTERM and waits for a clean exit.
 func (x *routeServerInstance) stop(t *testing.T) {
 	t.Helper()
-	if err := x.d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-x.d.done:
-		if err != nil {
-			t.Fatalf("%s exited with %v", x.name, err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("%s did not stop on SIGTERM", x.name)
-	}
+	x.d.stop(t)
 }
 
 // neighbors returns the neighbors by id.
