@@ -2,6 +2,7 @@ package analytics
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/ixpd/ixpd/flow"
@@ -24,6 +25,49 @@ func IXPTraffic(ctx context.Context, st Store, from, to time.Time) ([]SeriesBin,
 		return nil, err
 	}
 	return FillSeries(points, from, to, BinSize), nil
+}
+
+// FamilySummary is the Summary of one address family's traffic.
+type FamilySummary struct {
+	Family uint64 // the GroupFamily key: 4, 6, or 0 for other EtherTypes
+	Summary
+}
+
+// IXPTrafficByFamily reads the IXP traffic of [from, to) once, in BinSize
+// bins split by family, and returns the bins of the whole (as IXPTraffic)
+// and the summaries of SummarizeFamilies.
+func IXPTrafficByFamily(ctx context.Context, st Store, from, to time.Time) ([]SeriesBin, []FamilySummary, error) {
+	points, err := st.Series(ctx, IXPTrafficQuery(from, to, BinSize, GroupFamily))
+	if err != nil {
+		return nil, nil, err
+	}
+	bins, fams := SummarizeFamilies(points, from, to)
+	return bins, fams, nil
+}
+
+// SummarizeFamilies fills BinSize points grouped by family over
+// [from, to): the bins of all families together, and the Summary of IPv4
+// and IPv6 (always, in that order), then of any other family key with
+// traffic.
+func SummarizeFamilies(points []Point, from, to time.Time) ([]SeriesBin, []FamilySummary) {
+	byFamily := FillSeriesByKey(points, from, to, BinSize)
+	keys := []uint64{4, 6}
+	var others []uint64
+	for k := range byFamily {
+		if k.Key != 4 && k.Key != 6 {
+			others = append(others, k.Key)
+		}
+	}
+	slices.Sort(others)
+	fams := make([]FamilySummary, 0, len(keys)+len(others))
+	for _, k := range append(keys, others...) {
+		bins, ok := byFamily[SeriesKey{Key: k}]
+		if !ok {
+			bins = FillSeries(nil, from, to, BinSize)
+		}
+		fams = append(fams, FamilySummary{Family: k, Summary: Summarize(bins)})
+	}
+	return FillSeries(points, from, to, BinSize), fams
 }
 
 // MonthSavings computes the transit savings of in.Month from the month's

@@ -114,19 +114,14 @@ func (a *Component) trafficSummary(c *gin.Context) {
 // of the last complete 5-minute bin before min(to, now), null when that bin
 // has no traffic.
 func summaryBody(points []analytics.Point, r timeRange, now time.Time) gin.H {
-	bins := analytics.FillSeries(points, r.from, r.to, analytics.BinSize)
+	bins, fams := analytics.SummarizeFamilies(points, r.from, r.to)
 	s := analytics.Summarize(bins)
 	body := gin.H{"from": r.from, "to": r.to, "bins": s.Bins, "missing_bins": s.MissingBins}
 	maps.Copy(body, summaryFigures(s))
-	byFamily := analytics.FillSeriesByKey(points, r.from, r.to, analytics.BinSize)
-	families := []gin.H{}
-	for _, fam := range summaryFamilies(byFamily) {
-		fb, ok := byFamily[analytics.SeriesKey{Key: fam}]
-		if !ok {
-			fb = analytics.FillSeries(nil, r.from, r.to, analytics.BinSize)
-		}
-		f := summaryFigures(analytics.Summarize(fb))
-		f["family"] = fam
+	families := make([]gin.H, 0, len(fams))
+	for _, fs := range fams {
+		f := summaryFigures(fs.Summary)
+		f["family"] = fs.Family
 		families = append(families, f)
 	}
 	body["families"] = families
@@ -151,19 +146,6 @@ func summaryFigures(s analytics.Summary) gin.H {
 		out["peak_at"] = s.PeakAt
 	}
 	return out
-}
-
-// summaryFamilies lists 4 and 6, then any other family key with traffic.
-func summaryFamilies(byFamily map[analytics.SeriesKey][]analytics.SeriesBin) []uint64 {
-	out := []uint64{4, 6}
-	var others []uint64
-	for k := range byFamily {
-		if k.Key != 4 && k.Key != 6 {
-			others = append(others, k.Key)
-		}
-	}
-	slices.Sort(others)
-	return append(out, others...)
 }
 
 // groupKey names a series' group in the response.

@@ -56,15 +56,16 @@ const formula = "savings_usd = alpha × B_mbps × (transit_price_usd_per_mbps_mo
 // buildTraffic fills Summary, Savings and Traffic; false when the month
 // has no IXP traffic at all.
 func (r *Report) buildTraffic(ctx context.Context, st analytics.Store, cfg Config) (bool, error) {
-	bins, err := analytics.IXPTraffic(ctx, st, r.From, r.To)
+	bins, fams, err := analytics.IXPTrafficByFamily(ctx, st, r.From, r.To)
 	if err != nil {
 		return false, err
 	}
 	sum := analytics.Summarize(bins)
 	r.Summary = Summary{PeakBps: sum.PeakBps, PeakAt: sum.PeakAt, P95Bps: sum.P95Bps, AvgBps: sum.AvgBps,
 		VolumeBytes: sum.VolumeBytes, Bins: sum.Bins, MissingBins: sum.MissingBins}
-	if r.Summary.Families, err = familySummaries(ctx, st, r.From, r.To); err != nil {
-		return false, err
+	for _, f := range fams {
+		r.Summary.Families = append(r.Summary.Families, FamilySummary{Family: f.Family, Name: familyNames[f.Family],
+			PeakBps: f.PeakBps, PeakAt: f.PeakAt, P95Bps: f.P95Bps, AvgBps: f.AvgBps, VolumeBytes: f.VolumeBytes})
 	}
 	in := savingsInput(cfg, r.Month)
 	in.P95Bps, in.PeakBps = sum.P95Bps, sum.PeakBps
@@ -94,31 +95,6 @@ func newSavings(res analytics.SavingsResult, sum analytics.Summary) Savings {
 		Inputs: Inputs{TransitPrice: res.Input.TransitPrice, IXPCost: res.Input.IXPCost, Alpha: res.Input.Alpha,
 			Bins: sum.Bins, MissingBins: sum.MissingBins},
 		Method: res.Method, Formula: formula}
-}
-
-// familySummaries summarizes IPv4 and IPv6 (always) and other EtherTypes
-// (when seen).
-func familySummaries(ctx context.Context, st analytics.Store, from, to time.Time) ([]FamilySummary, error) {
-	points, err := st.Series(ctx, analytics.IXPTrafficQuery(from, to, analytics.BinSize, analytics.GroupFamily))
-	if err != nil {
-		return nil, err
-	}
-	byKey := analytics.FillSeriesByKey(points, from, to, analytics.BinSize)
-	keys := []uint64{4, 6}
-	if _, ok := byKey[analytics.SeriesKey{Key: 0}]; ok {
-		keys = append(keys, 0)
-	}
-	out := make([]FamilySummary, 0, len(keys))
-	for _, k := range keys {
-		bins, ok := byKey[analytics.SeriesKey{Key: k}]
-		if !ok {
-			bins = analytics.FillSeries(nil, from, to, analytics.BinSize)
-		}
-		s := analytics.Summarize(bins)
-		out = append(out, FamilySummary{Family: k, Name: familyNames[k], PeakBps: s.PeakBps, PeakAt: s.PeakAt,
-			P95Bps: s.P95Bps, AvgBps: s.AvgBps, VolumeBytes: s.VolumeBytes})
-	}
-	return out, nil
 }
 
 // days summarizes the month's 5-minute bins per UTC day.
